@@ -1,0 +1,182 @@
+/**
+ * The one error shape of the package, modelled on Node's own errors: system
+ * failures carry `code`, a negative `errno` and `syscall`; bad arguments are
+ * `TypeError` / `RangeError` with Node's `ERR_*` codes.
+ */
+import * as os from "node:os";
+import * as util from "node:util";
+
+/** Codes of the errors this package throws that are not system errors. */
+export const ErrorCodes = {
+  /** A method was called on an `MMap` after `unmap()`. */
+  UNMAPPED: "ERR_MMAP_UNMAPPED",
+  /** No backend could be loaded, or a forced one failed to load. */
+  BACKEND: "ERR_MMAP_BACKEND",
+  INVALID_ARG_TYPE: "ERR_INVALID_ARG_TYPE",
+  INVALID_ARG_VALUE: "ERR_INVALID_ARG_VALUE",
+  OUT_OF_RANGE: "ERR_OUT_OF_RANGE",
+} as const;
+
+/**
+ * A failed system call, shaped like Node's `SystemError`: the message reads
+ * `EACCES: permission denied, mmap`. Every backend reports failures with it.
+ */
+export class MmapSystemError extends Error {
+  /** POSIX-style name, for example `EACCES`. */
+  readonly code: string;
+  /** Negative error number, as Node reports it (`-13` for EACCES on Linux). */
+  errno: number;
+  /** The failing call, for example `mmap` or `MapViewOfFile`. */
+  readonly syscall: string;
+  /** The Windows error number, where the failure came from a Win32 call. */
+  win32?: number;
+  /** The file, where one is involved. */
+  path?: string;
+
+  constructor(message: string, code: string, errno: number, syscall: string) {
+    super(message);
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+  }
+}
+
+/** An error with a Node-style `code` property. */
+export interface CodedError extends Error {
+  code: string;
+}
+
+// Node's own table of libuv errors: negative number -> [name, message].
+const uvErrors: Map<number, [string, string]> =
+  typeof util.getSystemErrorMap === "function" ? util.getSystemErrorMap() : new Map();
+
+function uvEntryByName(name: string): [number, string] | undefined {
+  for (const [errno, [entryName, message]] of uvErrors) {
+    if (entryName === name) return [errno, message];
+  }
+  return undefined;
+}
+
+/** Name of a positive host errno value (as returned by the C library), e.g. 13 -> EACCES. */
+function errnoName(errno: number): string {
+  const uv = uvErrors.get(-errno);
+  if (uv) return uv[0];
+  for (const [name, value] of Object.entries(os.constants.errno)) {
+    if (value === errno) return name;
+  }
+  return `E${errno}`;
+}
+
+function coded<T extends Error>(error: T, code: string): T & CodedError {
+  Object.defineProperty(error, "code", { value: code, enumerable: true, writable: true, configurable: true });
+  // Node puts the code in the name shown by stack traces: "TypeError [ERR_X]: ...".
+  error.stack = error.stack?.replace(/^(\w*Error)/, `$1 [${code}]`);
+  return error as T & CodedError;
+}
+
+/**
+ * A system error from a POSIX errno: a positive host errno number (what the C
+ * library sets) or its name.
+ */
+export function systemError(errno: number | string, syscall: string, path?: string): MmapSystemError {
+  const name = typeof errno === "number" ? errnoName(errno) : errno;
+  const entry = uvEntryByName(name);
+  const number = entry
+    ? entry[0]
+    : typeof errno === "number"
+      ? -errno
+      : -((os.constants.errno as Record<string, number | undefined>)[name] ?? 0);
+  const description = entry ? entry[1] : "unknown error";
+  const where = path === undefined ? syscall : `${syscall} '${path}'`;
+  const error = new MmapSystemError(`${name}: ${description}, ${where}`, name, number, syscall);
+  if (path !== undefined) error.path = path;
+  return error;
+}
+
+// Win32 error numbers (winerror.h) -> the POSIX-style code libuv uses for them.
+const win32Codes: Record<number, string> = {
+  1: "EINVAL", // ERROR_INVALID_FUNCTION
+  2: "ENOENT", // ERROR_FILE_NOT_FOUND
+  3: "ENOENT", // ERROR_PATH_NOT_FOUND
+  5: "EACCES", // ERROR_ACCESS_DENIED
+  6: "EBADF", // ERROR_INVALID_HANDLE
+  8: "ENOMEM", // ERROR_NOT_ENOUGH_MEMORY
+  14: "ENOMEM", // ERROR_OUTOFMEMORY
+  19: "EROFS", // ERROR_WRITE_PROTECT
+  32: "EBUSY", // ERROR_SHARING_VIOLATION
+  33: "EBUSY", // ERROR_LOCK_VIOLATION
+  87: "EINVAL", // ERROR_INVALID_PARAMETER
+  112: "ENOSPC", // ERROR_DISK_FULL
+  487: "EINVAL", // ERROR_INVALID_ADDRESS
+  1006: "ENODEV", // ERROR_FILE_INVALID (mapping an empty or truncated file)
+  1132: "EINVAL", // ERROR_MAPPED_ALIGNMENT
+  1224: "EBUSY", // ERROR_USER_MAPPED_FILE
+  1453: "ENOMEM", // ERROR_WORKING_SET_QUOTA
+  1455: "ENOMEM", // ERROR_COMMITMENT_LIMIT
+};
+
+/** A system error from a Win32 `GetLastError()` value; the number is kept as `win32`. */
+export function win32Error(win32: number, syscall: string): MmapSystemError {
+  const error = systemError(win32Codes[win32] ?? "EIO", syscall);
+  error.win32 = win32;
+  error.message += ` (Windows error ${win32})`;
+  return error;
+}
+
+/** Turns an error thrown by `node:fs` into the shared shape (it already is close). */
+export function fromNodeError(cause: unknown, syscall?: string): Error {
+  const e = cause as Partial<MmapSystemError>;
+  if (e && typeof e.code === "string" && typeof e.errno === "number") {
+    const error = systemError(e.code, syscall ?? e.syscall ?? "unknown", e.path);
+    error.errno = e.errno;
+    return error;
+  }
+  return cause instanceof Error ? cause : new Error(String(cause));
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return `Received ${value}`;
+  if (typeof value === "function") return `Received function ${value.name || "<anonymous>"}`;
+  if (typeof value === "object") {
+    const name = (value as object).constructor?.name;
+    return name ? `Received an instance of ${name}` : `Received ${util.inspect(value, { depth: -1 })}`;
+  }
+  let shown = util.inspect(value, { colors: false });
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+  return `Received type ${typeof value} (${shown})`;
+}
+
+/** `TypeError [ERR_INVALID_ARG_TYPE]`: The "name" argument must be of type X. */
+export function invalidArgType(name: string, expected: string, value: unknown): TypeError & CodedError {
+  return coded(
+    new TypeError(`The "${name}" argument must be ${expected}. ${describe(value)}`),
+    ErrorCodes.INVALID_ARG_TYPE,
+  );
+}
+
+/** `TypeError [ERR_INVALID_ARG_VALUE]`: The argument 'name' is invalid. */
+export function invalidArgValue(name: string, value: unknown, reason = "is invalid"): TypeError & CodedError {
+  return coded(
+    new TypeError(`The argument '${name}' ${reason}. Received ${util.inspect(value)}`),
+    ErrorCodes.INVALID_ARG_VALUE,
+  );
+}
+
+/** `RangeError [ERR_OUT_OF_RANGE]`: The value of "name" is out of range. */
+export function outOfRange(name: string, range: string, value: unknown): RangeError & CodedError {
+  const shown = typeof value === "bigint" ? `${value}n` : String(value);
+  return coded(
+    new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`),
+    ErrorCodes.OUT_OF_RANGE,
+  );
+}
+
+/** `Error [ERR_MMAP_UNMAPPED]`: the MMap was unmapped. */
+export function unmappedError(method: string): CodedError {
+  return coded(new Error(`Cannot call ${method}() on an MMap after unmap()`), ErrorCodes.UNMAPPED);
+}
+
+/** `Error [ERR_MMAP_BACKEND]`: selection failed. */
+export function backendError(message: string): CodedError {
+  return coded(new Error(message), ErrorCodes.BACKEND);
+}

@@ -1,0 +1,211 @@
+/**
+ * `map`, `mapRegion` and `mapFile`: argument checks, file size and growth,
+ * alignment of the offset, then one call into the selected backend.
+ */
+import { closeSync, fstatSync, ftruncateSync, openSync } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import type { Backend } from "../backends/contract.js";
+import { maxLength } from "./buffers.js";
+import { ANON, EXEC, RDONLY, RDWR } from "./constants.js";
+import { fromNodeError, invalidArgType, invalidArgValue, outOfRange, systemError } from "./errors.js";
+import { isShared, isValidProt, MMap } from "./mmap.js";
+import { selectedBackend } from "./select.js";
+import { checkInteger } from "./validate.js";
+
+/** A file to map: a descriptor number or a `fs/promises` `FileHandle`. */
+export type FileLike = number | Pick<FileHandle, "fd">;
+
+/** Options of {@link mapFile}. */
+export interface MapFileOptions {
+  /** `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`. */
+  prot?: number;
+  /** Flags; `ANON` is not allowed here (there is no file). */
+  flags?: number;
+  /** File offset of the first byte; any value works, it need not be aligned. Default 0. */
+  offset?: number | bigint;
+  /** Bytes to map; negative (the default) maps to the end of the file. */
+  length?: number | bigint;
+  /** With `RDWR`: extend the file first if the region reaches past its end. Default false. */
+  grow?: boolean;
+}
+
+const MAX_FD = 2 ** 31 - 1;
+
+function descriptorOf(file: unknown): number {
+  if (typeof file === "number") return checkInteger("file", file, 0, MAX_FD);
+  if (typeof file === "object" && file !== null && typeof (file as FileHandle).fd === "number") {
+    const fd = (file as FileHandle).fd;
+    if (fd < 0) throw systemError("EBADF", "mmap");
+    return fd;
+  }
+  throw invalidArgType("file", "of type number or an instance of FileHandle", file);
+}
+
+function checkProt(prot: unknown): number {
+  if (typeof prot !== "number") throw invalidArgType("prot", "of type number", prot);
+  if (!isValidProt(prot)) throw invalidArgValue("prot", prot, "must be RDONLY, RDWR or COPY, optionally with EXEC");
+  return prot;
+}
+
+function checkFlags(flags: unknown): number {
+  if (typeof flags !== "number") throw invalidArgType("flags", "of type number", flags);
+  if (flags !== 0 && flags !== ANON) throw invalidArgValue("flags", flags, "must be 0 or ANON");
+  return flags;
+}
+
+function checkLength(length: unknown): number {
+  // Lengths past the buffer limit are reported after alignment, with the limit in the message.
+  return checkInteger("length", length, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, true);
+}
+
+function checkMaxLength(mapped: number, requested: number): void {
+  if (mapped > maxLength) {
+    throw outOfRange(
+      "length",
+      `<= ${maxLength} (the largest buffer this runtime can make, less the alignment)`,
+      requested,
+    );
+  }
+}
+
+/** Size of a regular file; anything else cannot be mapped by every backend. */
+function fileSize(backend: Backend, fd: number): number {
+  if (backend.fileSize) return backend.fileSize(fd);
+  let stats: ReturnType<typeof fstatSync>;
+  try {
+    stats = fstatSync(fd);
+  } catch (error) {
+    throw fromNodeError(error, "fstat");
+  }
+  return stats.isFile() ? stats.size : -1;
+}
+
+/** The one path into a backend; every public function ends here. */
+function mapChecked(
+  backend: Backend,
+  fd: number,
+  length: number,
+  prot: number,
+  flags: number,
+  offset: number,
+  grow: boolean,
+  ownFd: boolean,
+): MMap {
+  const anon = flags === ANON;
+  if (anon) {
+    if (length <= 0) throw outOfRange("length", "> 0 with ANON", length);
+    if (offset !== 0) throw invalidArgValue("offset", offset, "must be 0 with ANON");
+    checkMaxLength(length, length);
+  } else {
+    if (length > 0) checkMaxLength(length + (offset % backend.allocationGranularity), length);
+    const size = fileSize(backend, fd);
+    if (size < 0) throw systemError("ENODEV", "mmap");
+    if (length < 0) {
+      if (offset > size) throw outOfRange("offset", `<= the file size (${size})`, offset);
+      length = size - offset;
+      checkMaxLength(length + (offset % backend.allocationGranularity), length);
+    } else if (offset + length > size) {
+      if (!grow || (prot & ~EXEC) !== RDWR) {
+        throw outOfRange(
+          "length",
+          `<= ${Math.max(0, size - offset)}: the region [${offset}, ${offset + length}) ends past the end of the file (${size} bytes); map it with RDWR and grow: true to extend the file`,
+          length,
+        );
+      }
+      try {
+        ftruncateSync(fd, offset + length);
+      } catch (error) {
+        throw fromNodeError(error, "ftruncate");
+      }
+    }
+  }
+
+  const delta = anon ? 0 : offset % backend.allocationGranularity;
+  const base = { backend, prot, flags, fileOffset: offset, delta, length };
+  if (length === 0) {
+    if (ownFd) closeSync(fd);
+    return new MMap({ ...base, handle: undefined, buffer: new ArrayBuffer(0), delta: 0 });
+  }
+  const mapping = backend.map({
+    fd: anon ? -1 : fd,
+    offset: offset - delta,
+    length: length + delta,
+    shared: !anon && isShared(prot),
+    writable: true,
+    exec: (prot & EXEC) !== 0,
+    anon,
+  });
+  // A descriptor we opened is closed now, unless the backend still needs it:
+  // then the map owns it and closes it when it is released.
+  const keepFd = ownFd && backend.capabilities.needsDescriptor;
+  if (ownFd && !keepFd) closeSync(fd);
+  return new MMap({ ...base, handle: mapping.handle, buffer: mapping.buffer, fd: keepFd ? fd : undefined });
+}
+
+/**
+ * Maps a region of a file: `length` bytes from `offset` (any offset; it need
+ * not be aligned). A negative `length` maps to the end of the file. With
+ * `ANON` the file is ignored and `length` must be > 0.
+ *
+ * @param file A descriptor number or a `FileHandle` (ignored with `ANON`: pass -1 or null).
+ * @param length Bytes to map, `number` or `bigint`; negative means to the end of the file.
+ * @param prot `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`.
+ * @param flags 0 (default) or `ANON`.
+ * @param offset File offset of the first byte, `number` or `bigint`, default 0.
+ * @throws RangeError `ERR_OUT_OF_RANGE` for a region past the end of the file or longer than the runtime's buffer limit.
+ */
+export function mapRegion(
+  file: FileLike | null,
+  length: number | bigint,
+  prot: number = RDONLY,
+  flags = 0,
+  offset: number | bigint = 0,
+): MMap {
+  const checkedFlags = checkFlags(flags);
+  const fd = checkedFlags === ANON ? -1 : descriptorOf(file);
+  const checkedProt = checkProt(prot);
+  const checkedLength = checkLength(length);
+  const checkedOffset = checkInteger("offset", offset, 0, Number.MAX_SAFE_INTEGER, true);
+  return mapChecked(selectedBackend(), fd, checkedLength, checkedProt, checkedFlags, checkedOffset, false, false);
+}
+
+/**
+ * Maps a whole file, like Go's `mmap.Map`. An empty file gives an empty map.
+ *
+ * @param file A descriptor number or a `FileHandle`.
+ * @param prot `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`.
+ * @param flags 0 (default); `ANON` needs a length, so use `mapRegion` for it.
+ */
+export function map(file: FileLike, prot: number = RDONLY, flags = 0): MMap {
+  if (checkFlags(flags) === ANON)
+    throw invalidArgValue("flags", flags, "cannot be ANON for map(); use mapRegion() with a length");
+  return mapRegion(file, -1, prot, flags, 0);
+}
+
+/**
+ * Opens a file, maps it and closes the descriptor (the map stays valid).
+ *
+ * @param path A path as a string, `Buffer` or `file:` URL.
+ */
+export function mapFile(path: string | Buffer | URL, options: MapFileOptions = {}): MMap {
+  return mapFileWith(selectedBackend(), path, options);
+}
+
+/** {@link mapFile} with a given backend (for `portable-mmap check`). */
+export function mapFileWith(backend: Backend, path: string | Buffer | URL, options: MapFileOptions): MMap {
+  if (typeof options !== "object" || options === null) throw invalidArgType("options", "of type object", options);
+  const prot = checkProt(options.prot ?? RDONLY);
+  const flags = checkFlags(options.flags ?? 0);
+  if (flags === ANON) throw invalidArgValue("options.flags", flags, "cannot be ANON for mapFile()");
+  const length = checkLength(options.length ?? -1);
+  const offset = checkInteger("options.offset", options.offset ?? 0, 0, Number.MAX_SAFE_INTEGER, true);
+  const grow = options.grow ?? false;
+  if (typeof grow !== "boolean") throw invalidArgType("options.grow", "of type boolean", grow);
+  const fd = openSync(path, isShared(prot) ? "r+" : "r");
+  try {
+    return mapChecked(backend, fd, length, prot, flags, offset, grow, true);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}

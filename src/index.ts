@@ -1,0 +1,30 @@
+/**
+ * portable-mmap: real memory-mapped files for Node.js, Bun and Deno.
+ *
+ * ```ts
+ * import { mapFile, RDWR } from "portable-mmap";
+ * using m = mapFile("data.bin", { prot: RDWR });
+ * m[0] = 42;
+ * m.flush();
+ * ```
+ *
+ * @module
+ */
+import { selectedBackend } from "./api/select.js";
+
+export { ANON, COPY, EXEC, RDONLY, RDWR } from "./api/constants.js";
+export { ErrorCodes, MmapSystemError } from "./api/errors.js";
+export { type FileLike, type MapFileOptions, map, mapFile, mapRegion } from "./api/map.js";
+export { MMap, type Range } from "./api/mmap.js";
+export { BACKEND_ENV, type BackendInfo, type BackendStatus, backendInfo } from "./api/select.js";
+export type { Advice, BackendName, Capabilities } from "./backends/contract.js";
+
+/** The page size of the selected backend (for real backends, the system's virtual memory page size). */
+export function pageSize(): number {
+  return selectedBackend().pageSize;
+}
+
+/** What map offsets are aligned down to internally: 64 KiB on Windows, the page size elsewhere. */
+export function allocationGranularity(): number {
+  return selectedBackend().allocationGranularity;
+}

@@ -1,0 +1,77 @@
+/**
+ * Child processes of the conformance suite, for what must not run in the
+ * suite's own process: reading after unmap (a crash would end the child, not
+ * the suite), backend selection from the environment, release after GC.
+ * Usage: child.js <command> [args]; prints one JSON line.
+ */
+import * as fs from "node:fs";
+import { backendInfo, map, mapRegion, RDWR } from "portable-mmap";
+
+const [command, file] = process.argv.slice(2);
+
+function print(value: unknown): void {
+  console.log(JSON.stringify(value));
+}
+
+async function main(): Promise<void> {
+  switch (command) {
+    case "read-after-unmap": {
+      const fd = fs.openSync(file as string, "r+");
+      const m = map(fd, RDWR);
+      const view = m.subarray(1, 9);
+      const buffer = m.asBuffer();
+      m.unmap();
+      let sum = 0;
+      // Every read below would touch unmapped memory if anything still pointed at it.
+      for (let i = 0; i < 4096; i++) sum += (m[i] ?? 0) + (view[i] ?? 0) + (buffer[i] ?? 0);
+      m[0] = 1;
+      view[0] = 1;
+      print({ length: m.length, viewLength: view.length, bufferLength: buffer.length, sum });
+      break;
+    }
+    case "write-after-protect": {
+      const m = mapRegion(null, 4096, RDWR, 1);
+      m.protect(0);
+      m[0] = 9;
+      print({ value: m[0] });
+      break;
+    }
+    case "info": {
+      try {
+        mapRegion(null, 4096, RDWR, 1).unmap();
+        print({ ok: true, info: backendInfo() });
+      } catch (error) {
+        const e = error as Error & { code?: string };
+        print({ ok: false, code: e.code, message: e.message, info: backendInfo() });
+      }
+      break;
+    }
+    case "gc-release": {
+      // Maps the file many times, drops every map, collects, and lets finalizers run.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) throw new Error("run with --expose-gc");
+      const fd = fs.openSync(file as string, "r+");
+      for (let i = 0; i < 64; i++) map(fd, RDWR)[0] = i;
+      fs.closeSync(fd);
+      for (let round = 0; round < 20; round++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const maps = fs.readFileSync("/proc/self/maps", "utf8").split("\n");
+      const mapped = maps.filter((line) => line.endsWith(file as string)).length;
+      const fds = fs.readdirSync("/proc/self/fd").filter((n) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${n}`) === file;
+        } catch {
+          return false;
+        }
+      }).length;
+      print({ mapped, fds });
+      break;
+    }
+    default:
+      throw new Error(`unknown command ${command}`);
+  }
+}
+
+await main();

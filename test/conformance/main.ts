@@ -1,0 +1,18 @@
+/**
+ * The conformance suite: the public API against the backend selected in this
+ * process (PORTABLE_MMAP_BACKEND, or automatic). `build/test/run.js` runs it
+ * once per backend. With PORTABLE_MMAP_REPORT=<file> it also writes a JSON report.
+ */
+import * as fs from "node:fs";
+import { run } from "../harness.js";
+import { backendName } from "./helpers.js";
+import "./map.test.js";
+import "./flush.test.js";
+import "./memory.test.js";
+import "./lifetime.test.js";
+import "./errors.test.js";
+import "./backend.test.js";
+
+const report = await run(`conformance[${backendName}]`);
+const out = process.env.PORTABLE_MMAP_REPORT;
+if (out) fs.writeFileSync(out, JSON.stringify({ backend: backendName, runtime: process.versions, ...report }, null, 2));

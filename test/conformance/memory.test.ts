@@ -1,0 +1,122 @@
+/** lock, unlock, advise, protect and residency. */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { type Advice, ANON, EXEC, map, mapRegion, pageSize, RDONLY, RDWR } from "portable-mmap";
+import { describe, test } from "../harness.js";
+import { caps, pattern, tempFile, throwsCode, withFd } from "./helpers.js";
+
+describe("lock and unlock", () => {
+  test("lock then unlock a file map and an anonymous map", () => {
+    const file = tempFile(pattern(3 * 4096));
+    const m = withFd(file, "r", (fd) => map(fd));
+    m.lock();
+    assert.deepEqual(Buffer.from(m), pattern(3 * 4096));
+    m.unlock();
+    m.unmap();
+    const anon = mapRegion(null, 8192, RDWR, ANON);
+    anon.lock();
+    anon[8191] = 1;
+    anon.unlock();
+    anon.unmap();
+  });
+
+  test("a locked map is resident", () => {
+    const m = mapRegion(null, 4 * pageSize(), RDWR, ANON);
+    m.lock();
+    assert.deepEqual([...m.residency()], [1, 1, 1, 1]);
+    m.unlock();
+    m.unmap();
+  });
+});
+
+describe("advise", () => {
+  test("every advice is accepted and never changes the contents", () => {
+    const bytes = pattern(5 * 4096);
+    const file = tempFile(bytes);
+    const m = withFd(file, "r", (fd) => map(fd));
+    const anon = mapRegion(null, 4096, RDWR, ANON);
+    anon.fill(4);
+    const copy = withFd(file, "r", (fd) => map(fd, 4));
+    copy.fill(6);
+    for (const advice of ["normal", "random", "sequential", "willneed", "dontneed"] as Advice[]) {
+      m.advise(advice);
+      m.advise(advice, { offset: 5000, length: 3 });
+      anon.advise(advice);
+      copy.advise(advice);
+      assert.deepEqual(Buffer.from(m), bytes);
+      assert.ok(
+        anon.every((b) => b === 4),
+        `anonymous contents kept after ${advice}`,
+      );
+      assert.ok(
+        copy.every((b) => b === 6),
+        `private contents kept after ${advice}`,
+      );
+    }
+    m.unmap();
+    anon.unmap();
+    copy.unmap();
+  });
+
+  test("an unknown advice is ERR_INVALID_ARG_VALUE, a non-string ERR_INVALID_ARG_TYPE", () => {
+    const m = mapRegion(null, 10, RDWR, ANON);
+    throwsCode(() => m.advise("often" as Advice), TypeError, "ERR_INVALID_ARG_VALUE");
+    throwsCode(() => m.advise(3 as unknown as Advice), TypeError, "ERR_INVALID_ARG_TYPE");
+    m.unmap();
+  });
+});
+
+describe("protect", () => {
+  test("RDONLY keeps the bytes readable; RDWR makes them writable again and writes reach the file", () => {
+    const file = tempFile(pattern(2 * 4096));
+    const m = withFd(file, "r+", (fd) => map(fd, RDWR));
+    m.protect(RDONLY);
+    assert.deepEqual(Buffer.from(m), pattern(2 * 4096));
+    m.protect(RDWR);
+    m[4097] = 0x42;
+    m.protect(RDWR | EXEC);
+    m.protect(RDONLY | EXEC);
+    m.protect(RDWR);
+    m.unmap();
+    assert.equal(fs.readFileSync(file)[4097], 0x42);
+  });
+
+  test("COPY or a bad value is ERR_INVALID_ARG_VALUE; a non-number ERR_INVALID_ARG_TYPE", () => {
+    const m = mapRegion(null, 10, RDWR, ANON);
+    throwsCode(() => m.protect(4), TypeError, "ERR_INVALID_ARG_VALUE");
+    throwsCode(() => m.protect(1), TypeError, "ERR_INVALID_ARG_VALUE");
+    throwsCode(() => m.protect(-2), TypeError, "ERR_INVALID_ARG_VALUE");
+    throwsCode(() => m.protect("2" as unknown as number), TypeError, "ERR_INVALID_ARG_TYPE");
+    m.unmap();
+  });
+});
+
+describe("residency", () => {
+  test("one byte per page, 0 or 1; touched pages are resident", () => {
+    const page = pageSize();
+    const file = tempFile(pattern(10 * page));
+    const m = withFd(file, "r", (fd) => mapRegion(fd, 3 * page + 1, RDONLY, 0, page + 5));
+    // The map covers bytes page+5 .. 4*page+5: pages 1 to 4 of the file.
+    const before = m.residency();
+    assert.equal(before.length, 4);
+    assert.ok(before.every((b) => b === 0 || b === 1));
+    let sum = 0;
+    for (let i = 0; i < m.length; i += 512) sum += m[i] ?? 0;
+    assert.ok(sum >= 0);
+    assert.deepEqual([...m.residency()], [1, 1, 1, 1]);
+    m.unmap();
+  });
+
+  test("an untouched anonymous map reports not resident only where residency is real", () => {
+    const m = mapRegion(null, 16 * pageSize(), RDWR, ANON);
+    const pages = m.residency();
+    assert.equal(pages.length, 16);
+    if (caps.reportsResidency) assert.equal(pages[15], 0, "an untouched anonymous page is not in RAM");
+    else
+      assert.ok(
+        pages.every((b) => b === 1),
+        "the fallback reports every page resident",
+      );
+    m.unmap();
+  });
+});
