@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// `npm run test:pack`: packs the package, installs the tarball into an empty
+// project with plain `npm install` (npm 11 blocks dependencies' install
+// scripts, so nothing may compile), then uses it from `import`, from
+// `require` and from TypeScript. Prints what it does; exits non-zero on failure.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-pack-"));
+const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+
+function step(text) {
+  console.log(`\n== ${text}`);
+}
+
+function run(cmd, args, cwd) {
+  return execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+}
+
+try {
+  step(`npm pack into ${work}`);
+  const [packed] = JSON.parse(run(npm, ["pack", "--json", "--pack-destination", work], root));
+  const files = packed.files.map((f) => f.path);
+  console.log(`${packed.filename}: ${files.length} files, ${packed.size} bytes`);
+  for (const needed of ["dist/index.js", "dist/index.cjs", "dist/index.d.ts", "dist/index.d.cts", "dist/cli.js"]) {
+    if (!files.includes(needed)) throw new Error(`the tarball lacks ${needed}`);
+  }
+  const prebuilt = files.filter((f) => f.startsWith("prebuilds/"));
+  const hostPrebuild = prebuilt.some((f) => f.startsWith(`prebuilds/${process.platform}-${process.arch}/`));
+  console.log(`prebuilt binaries: ${prebuilt.length ? prebuilt.join(", ") : "none"}`);
+
+  step("npm install <tarball> into an empty project (install scripts as npm blocks them by default)");
+  const app = path.join(work, "app");
+  fs.mkdirSync(app);
+  fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", private: true }, null, 2));
+  run(npm, ["install", "--no-audit", "--no-fund", path.join(work, packed.filename)], app);
+  const installed = path.join(app, "node_modules", "portable-mmap");
+  if (fs.existsSync(path.join(installed, "build"))) throw new Error("a compiler ran at install time (build/ exists)");
+  console.log("installed; no build/ folder, so nothing was compiled");
+
+  const expected = hostPrebuild ? "native" : null;
+  const check = (backend, via) => {
+    if (expected && backend !== expected) throw new Error(`${via}: selected ${backend}, expected ${expected}`);
+    console.log(`${via}: works, backend ${backend}`);
+  };
+
+  step("use it from require() (CommonJS)");
+  fs.writeFileSync(
+    path.join(app, "use.cjs"),
+    `const fs = require("node:fs");
+const { mapFile, RDWR } = require("portable-mmap");
+fs.writeFileSync("data.bin", Buffer.alloc(10000, 1));
+const m = mapFile("data.bin", { prot: RDWR, offset: 5000 });
+m[0] = 2; m.unmap();
+if (fs.readFileSync("data.bin")[5000] !== 2 || m.length !== 0) throw new Error("round trip failed");
+console.log(m.backend);`,
+  );
+  check(run(process.execPath, ["use.cjs"], app).trim(), "require");
+
+  step("use it from import (ESM)");
+  fs.writeFileSync(
+    path.join(app, "use.mjs"),
+    `import * as fs from "node:fs";
+import { map, RDWR, backendInfo } from "portable-mmap";
+fs.writeFileSync("data2.bin", Buffer.alloc(100, 1));
+const fd = fs.openSync("data2.bin", "r+");
+const m = map(fd, RDWR); m[99] = 3; m.unmap(); fs.closeSync(fd);
+if (fs.readFileSync("data2.bin")[99] !== 3) throw new Error("round trip failed");
+console.log(backendInfo().selected);`,
+  );
+  check(run(process.execPath, ["use.mjs"], app).trim(), "import");
+
+  step("type-check a TypeScript user of the package");
+  fs.writeFileSync(
+    path.join(app, "use.ts"),
+    `import { type MMap, mapFile, RDONLY } from "portable-mmap";
+const m: MMap = mapFile("data.bin", { prot: RDONLY, length: 10n });
+const first: number | undefined = m[0];
+m.unmap();
+export { first };`,
+  );
+  run(
+    process.execPath,
+    [
+      path.join(root, "node_modules/typescript/bin/tsc"),
+      "--noEmit",
+      "--strict",
+      "--module",
+      "nodenext",
+      "--skipLibCheck",
+      "false",
+      "--types",
+      "node",
+      "--typeRoots",
+      path.join(root, "node_modules/@types"),
+      "use.ts",
+    ],
+    app,
+  );
+  console.log("types: ok");
+
+  step("npx portable-mmap check in the project");
+  console.log(run(npm, ["exec", "--no", "--", "portable-mmap", "check"], app));
+  console.log("pack check: everything above worked");
+} finally {
+  fs.rmSync(work, { recursive: true, force: true });
+}
