@@ -23,7 +23,9 @@ function run(cmd, args, cwd) {
 
 try {
   step(`npm pack into ${work}`);
-  const [packed] = JSON.parse(run(npm, ["pack", "--json", "--pack-destination", work], root));
+  // Lifecycle scripts (prepare: the build) print to stdout too; the JSON report comes last.
+  const output = run(npm, ["pack", "--json", "--pack-destination", work], root);
+  const [packed] = JSON.parse(output.slice(output.search(/^\[$/m)));
   const files = packed.files.map((f) => f.path);
   console.log(`${packed.filename}: ${files.length} files, ${packed.size} bytes`);
   for (const needed of ["dist/index.js", "dist/index.cjs", "dist/index.d.ts", "dist/index.d.cts", "dist/cli.js"]) {
