@@ -1,0 +1,197 @@
+/**
+ * The koffi backend on POSIX systems (Linux, macOS, FreeBSD): the C
+ * library's mapping calls, bound once, with the constants of the running
+ * OS from its table (`linux.ts`, `darwin.ts`, `freebsd.ts`).
+ *
+ * @module
+ */
+import { systemError } from "../../api/errors.js";
+import type { Advice, MapRequest } from "../contract.js";
+import { darwinTable } from "./darwin.js";
+import { freebsdTable } from "./freebsd.js";
+import { type Handle, type Koffi, NONE, type System } from "./index.js";
+import { linuxTable } from "./linux.js";
+
+/** The constants the backend needs on one POSIX system; each table names the header of each value. */
+export interface PosixTable {
+  /** Names of the C library, tried in order; `null` means the symbols already loaded in the process. */
+  readonly libraries: readonly (string | null)[];
+  readonly PROT_READ: number;
+  readonly PROT_WRITE: number;
+  readonly PROT_EXEC: number;
+  readonly MAP_SHARED: number;
+  readonly MAP_PRIVATE: number;
+  readonly MAP_FIXED: number;
+  readonly MAP_ANON: number;
+  /** 0 where the OS has no such flag. */
+  readonly MAP_NORESERVE: number;
+  readonly MS_ASYNC: number;
+  readonly MS_INVALIDATE: number;
+  readonly MS_SYNC: number;
+  readonly POSIX_MADV_NORMAL: number;
+  readonly POSIX_MADV_RANDOM: number;
+  readonly POSIX_MADV_SEQUENTIAL: number;
+  readonly POSIX_MADV_WILLNEED: number;
+  readonly POSIX_MADV_DONTNEED: number;
+  readonly _SC_PAGESIZE: number;
+}
+
+/** The table of a POSIX platform (`process.platform`, `process.arch`); throws for one without a table. */
+export function posixTable(platform: string = process.platform, arch: string = process.arch): PosixTable {
+  switch (platform) {
+    case "linux":
+      return linuxTable(arch);
+    case "android":
+      return linuxTable(arch, true);
+    case "darwin":
+      return darwinTable;
+    case "freebsd":
+      return freebsdTable;
+    default:
+      throw new Error(`no table of mmap constants for ${platform}`);
+  }
+}
+
+type Ptr = bigint | null;
+type Callback<R> = (error: unknown, result: R) => void;
+/** A bound C function, callable synchronously or on koffi's worker threads. */
+type Fn<A extends unknown[], R> = ((...args: A) => R) & { async: (...args: [...A, Callback<R>]) => void };
+
+/** The C library's functions the backend uses, bound with koffi. */
+export interface PosixCalls {
+  /** `mmap` with a 64-bit `off_t` (`mmap64` on 32-bit C libraries that have it). */
+  readonly mmap: Fn<[Ptr, number, number, number, number, number], Ptr>;
+  readonly munmap: Fn<[Ptr, number], number>;
+  readonly msync: Fn<[Ptr, number, number], number>;
+  readonly mlock: Fn<[Ptr, number], number>;
+  readonly munlock: Fn<[Ptr, number], number>;
+  readonly mprotect: Fn<[Ptr, number, number], number>;
+  /** Returns the error number itself (0 on success); it does not set errno. */
+  readonly posix_madvise: Fn<[Ptr, number, number], number>;
+  readonly mincore: Fn<[Ptr, number, Uint8Array], number>;
+  readonly sysconf: Fn<[number], number>;
+  /** The value `mmap` returns on failure: a pointer with every bit set. */
+  readonly MAP_FAILED: bigint;
+}
+
+function loadLibrary(koffi: Koffi, names: readonly (string | null)[]): ReturnType<Koffi["load"]> {
+  const reasons: string[] = [];
+  for (const name of names) {
+    try {
+      return koffi.load(name);
+    } catch (error) {
+      reasons.push(`${name ?? "(process)"}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(`the C library could not be loaded (${reasons.join("; ")})`);
+}
+
+/** Loads the C library named by `table` and binds the mapping calls. Throws a plain Error when it cannot. */
+export function bindPosix(koffi: Koffi, table: PosixTable): PosixCalls {
+  const lib = loadLibrary(koffi, table.libraries);
+  const pointerBits = koffi.sizeof("void *") * 8;
+  // 32-bit C libraries take a 32-bit off_t in mmap; mmap64 takes 64 bits
+  // (glibc, bionic). musl has a 64-bit off_t everywhere, and so do 64-bit systems.
+  let mmap: PosixCalls["mmap"] | undefined;
+  if (pointerBits === 32) {
+    try {
+      mmap = lib.func("void *mmap64(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)");
+    } catch {
+      // no mmap64: off_t is 64 bits (musl)
+    }
+  }
+  mmap ??= lib.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)");
+  return {
+    mmap,
+    munmap: lib.func("int munmap(void *addr, size_t length)"),
+    msync: lib.func("int msync(void *addr, size_t length, int flags)"),
+    mlock: lib.func("int mlock(void *addr, size_t length)"),
+    munlock: lib.func("int munlock(void *addr, size_t length)"),
+    mprotect: lib.func("int mprotect(void *addr, size_t length, int prot)"),
+    posix_madvise: lib.func("int posix_madvise(void *addr, size_t length, int advice)"),
+    mincore: lib.func("int mincore(void *addr, size_t length, void *vec)"),
+    sysconf: lib.func("long sysconf(int name)"),
+    MAP_FAILED: (1n << BigInt(pointerBits)) - 1n,
+  };
+}
+
+/** The backend's system layer on POSIX. Throws a plain Error when the C library cannot be bound. */
+export function posixSystem(koffi: Koffi): System {
+  const t = posixTable();
+  const c = bindPosix(koffi, t);
+  const pageSize = c.sysconf(t._SC_PAGESIZE);
+  if (!(pageSize > 0)) throw new Error(`sysconf(_SC_PAGESIZE) returned ${pageSize}`);
+  const { mmap, munmap, msync, MAP_FAILED } = c;
+  const READ_WRITE = t.PROT_READ | t.PROT_WRITE;
+  const PLACEHOLDER = t.MAP_PRIVATE | t.MAP_ANON | t.MAP_FIXED | t.MAP_NORESERVE;
+  const advice: Record<Advice, number> = {
+    normal: t.POSIX_MADV_NORMAL,
+    random: t.POSIX_MADV_RANDOM,
+    sequential: t.POSIX_MADV_SEQUENTIAL,
+    willneed: t.POSIX_MADV_WILLNEED,
+    dontneed: t.POSIX_MADV_DONTNEED,
+  };
+
+  const fail = (syscall: string) => systemError(koffi.errno(), syscall);
+  const at = (h: Handle, offset: number): bigint => (offset === 0 ? h.addr : h.addr + BigInt(offset));
+  const check = (result: number, syscall: string): void => {
+    if (result !== 0) throw fail(syscall);
+  };
+
+  return {
+    pageSize,
+    allocationGranularity: pageSize,
+    reportsResidency: true,
+    map(req: MapRequest): Handle {
+      const prot = t.PROT_READ | (req.writable ? t.PROT_WRITE : 0) | (req.exec ? t.PROT_EXEC : 0);
+      let flags = req.shared ? t.MAP_SHARED : t.MAP_PRIVATE | (req.anon ? 0 : t.MAP_NORESERVE);
+      if (req.anon) flags |= t.MAP_ANON;
+      const addr = mmap(null, req.length, prot, flags, req.anon ? -1 : req.fd, req.offset);
+      if (addr === MAP_FAILED || addr === null) throw fail("mmap");
+      const shared = req.shared && !req.anon;
+      const copy = !req.shared && !req.anon;
+      return { addr, length: req.length, shared, copy, file: null, pending: 0, after: NONE, released: false };
+    },
+    release(h: Handle): void {
+      munmap(h.addr, h.length);
+    },
+    zero(h: Handle): void {
+      // Replaces the pages in one step, so the range is never free for another mapping.
+      const addr = mmap(h.addr, h.length, READ_WRITE, PLACEHOLDER, -1, 0);
+      if (addr !== h.addr) {
+        const error = fail("mmap");
+        if (addr !== MAP_FAILED && addr !== null) munmap(addr, h.length);
+        throw error;
+      }
+    },
+    flush(h, offset, length) {
+      check(msync(at(h, offset), length, t.MS_SYNC), "msync");
+    },
+    flushAsync(h, offset, length, done) {
+      msync.async(at(h, offset), length, t.MS_SYNC, (error, result) => {
+        // koffi restores the worker's errno for the duration of this callback.
+        if (error !== null && error !== undefined) done(systemError("EIO", "msync"));
+        else done(result === 0 ? undefined : fail("msync"));
+      });
+    },
+    lock(h, offset, length) {
+      check(c.mlock(at(h, offset), length), "mlock");
+    },
+    unlock(h, offset, length) {
+      check(c.munlock(at(h, offset), length), "munlock");
+    },
+    advise(h, offset, length, which) {
+      const error = c.posix_madvise(at(h, offset), length, advice[which]);
+      if (error !== 0) throw systemError(error, "posix_madvise");
+    },
+    protect(h, offset, length, writable, exec) {
+      const prot = t.PROT_READ | (writable ? t.PROT_WRITE : 0) | (exec ? t.PROT_EXEC : 0);
+      check(c.mprotect(at(h, offset), length, prot), "mprotect");
+    },
+    residency(h, offset, length) {
+      const pages = new Uint8Array(Math.ceil(length / pageSize));
+      check(c.mincore(at(h, offset), length, pages), "mincore");
+      return pages;
+    },
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * The koffi backend's table of constants for the running OS agrees with what
+ * the OS does: each value is checked by its effect, not only by being accepted.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { createRequire } from "node:module";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Koffi } from "../../src/backends/koffi/index.js";
+import { bindPosix, type PosixCalls, type PosixTable, posixTable } from "../../src/backends/koffi/posix.js";
+import { bindWindows } from "../../src/backends/koffi/windows.js";
+import { describe, test } from "../harness.js";
+
+const windows = process.platform === "win32";
+const linux = process.platform === "linux";
+
+let koffi: Koffi | undefined;
+let unavailable: string | undefined;
+try {
+  koffi = createRequire(import.meta.url)("koffi") as Koffi;
+} catch (error) {
+  unavailable = `koffi is not loadable here: ${(error as Error).message}`;
+}
+
+const posixReason = unavailable ?? (windows ? "POSIX constants; this is Windows" : undefined);
+let table: PosixTable | undefined;
+let calls: PosixCalls | undefined;
+function posix(): { t: PosixTable; c: PosixCalls; k: Koffi; page: number } {
+  table ??= posixTable();
+  calls ??= bindPosix(koffi as Koffi, table);
+  return { t: table, c: calls, k: koffi as Koffi, page: calls.sysconf(table._SC_PAGESIZE) };
+}
+
+/** Maps anonymous memory with the table's flags; asserts success. */
+function anon(length: number, prot?: number, extra = 0): bigint {
+  const { t, c } = posix();
+  const addr = c.mmap(null, length, prot ?? t.PROT_READ | t.PROT_WRITE, t.MAP_PRIVATE | t.MAP_ANON | extra, -1, 0);
+  assert.ok(addr !== null && addr !== c.MAP_FAILED, "mmap of anonymous memory failed");
+  return addr;
+}
+
+/**
+ * The /proc/self/smaps block of the mapping that contains `addr` (Linux). The
+ * kernel merges a new mapping into a neighbour with the same flags, so the
+ * block may start before `addr`.
+ */
+function smaps(addr: bigint): string {
+  const blocks = fs.readFileSync("/proc/self/smaps", "utf8").split(/\n(?=[0-9a-f]+-)/);
+  const block = blocks.find((b) => {
+    const [start, end] = (b.split(" ")[0] ?? "").split("-").map((hex) => BigInt(`0x${hex}`));
+    return start !== undefined && end !== undefined && start <= addr && addr < end;
+  });
+  assert.ok(block, `mapping at 0x${addr.toString(16)} not in /proc/self/smaps`);
+  return block;
+}
+const vmFlags = (addr: bigint): string[] => /VmFlags:(.*)/.exec(smaps(addr))?.[1]?.trim().split(/\s+/) ?? [];
+const perms = (addr: bigint): string => smaps(addr).split("\n")[0]?.split(" ")[1] ?? "";
+
+describe("koffi constants (POSIX)", () => {
+  test.unless(posixReason, "sysconf(_SC_PAGESIZE) is the page size an anonymous mapping really has", () => {
+    const { t, c, k, page } = posix();
+    assert.ok(page >= 4096 && (page & (page - 1)) === 0, `page size ${page}`);
+    const addr = anon(3 * page);
+    try {
+      assert.equal(addr % BigInt(page), 0n, "mappings start on a page boundary");
+      // Protection changes at addr + page: so the real page size divides `page`...
+      assert.equal(c.mprotect(addr + BigInt(page), page, t.PROT_READ), 0);
+      // ...and not at addr + page / 2: so it is larger than page / 2.
+      assert.equal(c.mprotect(addr + BigInt(page / 2), page, t.PROT_READ), -1);
+      assert.equal(k.errno(), os.constants.errno.EINVAL);
+      const vec = new Uint8Array(3);
+      assert.equal(c.mincore(addr, 3 * page, vec), 0);
+      if (linux) assert.match(smaps(addr), new RegExp(`KernelPageSize:\\s+${page / 1024} kB`));
+    } finally {
+      c.munmap(addr, 3 * page);
+    }
+  });
+
+  test.unless(posixReason, "a failing mmap returns MAP_FAILED (all ones) and errno is read right after", () => {
+    const { t, c, k, page } = posix();
+    assert.equal(c.mmap(null, page, t.PROT_READ, t.MAP_PRIVATE, -1, 0), c.MAP_FAILED);
+    assert.equal(k.errno(), os.constants.errno.EBADF);
+  });
+
+  test.unless(posixReason, "MAP_ANON maps zeroed memory and needs no descriptor", () => {
+    const { c, page } = posix();
+    const addr = anon(page);
+    try {
+      const bytes = new Uint8Array(posix().k.view(addr, page));
+      assert.ok(bytes.every((b) => b === 0));
+      bytes[0] = 7;
+      assert.equal(bytes[0], 7);
+    } finally {
+      c.munmap(addr, page);
+    }
+  });
+
+  test.unless(posixReason, "MAP_SHARED writes reach the file, MAP_PRIVATE writes do not", () => {
+    const { t, c, k, page } = posix();
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "koffi-constants-")), "f.bin");
+    fs.writeFileSync(file, Buffer.alloc(page, 1));
+    const fd = fs.openSync(file, "r+");
+    try {
+      for (const [flags, expected] of [
+        [t.MAP_SHARED, 2],
+        [t.MAP_PRIVATE, 2], // the shared write above is still there; the private one is not
+      ] as const) {
+        const addr = c.mmap(null, page, t.PROT_READ | t.PROT_WRITE, flags, fd, 0);
+        assert.ok(addr !== null && addr !== c.MAP_FAILED);
+        new Uint8Array(k.view(addr, page))[0] = flags === t.MAP_SHARED ? 2 : 3;
+        assert.equal(c.msync(addr, page, t.MS_SYNC), 0);
+        c.munmap(addr, page);
+        assert.equal(fs.readFileSync(file)[0], expected);
+      }
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  });
+
+  test.unless(posixReason, "MAP_FIXED places a mapping at the address given, replacing what was there", () => {
+    const { t, c, k, page } = posix();
+    const addr = anon(2 * page);
+    try {
+      const bytes = new Uint8Array(k.view(addr, 2 * page));
+      bytes[0] = 1;
+      bytes[page] = 1;
+      const flags = t.MAP_PRIVATE | t.MAP_ANON | t.MAP_FIXED;
+      assert.equal(c.mmap(addr + BigInt(page), page, t.PROT_READ | t.PROT_WRITE, flags, -1, 0), addr + BigInt(page));
+      assert.equal(bytes[0], 1);
+      assert.equal(bytes[page], 0);
+    } finally {
+      c.munmap(addr, 2 * page);
+    }
+  });
+
+  test.unless(posixReason, "MAP_NORESERVE is the flag that skips the swap reservation", () => {
+    const { t, c, page } = posix();
+    if (t.MAP_NORESERVE === 0) return; // the OS has none (FreeBSD)
+    const addr = anon(page, undefined, t.MAP_NORESERVE);
+    try {
+      if (linux) assert.ok(vmFlags(addr).includes("nr"), `VmFlags ${vmFlags(addr).join(" ")}`);
+    } finally {
+      c.munmap(addr, page);
+    }
+    if (linux) {
+      const plain = anon(page);
+      assert.ok(!vmFlags(plain).includes("nr"));
+      c.munmap(plain, page);
+    }
+  });
+
+  test.unless(posixReason, "PROT_READ, PROT_WRITE and PROT_EXEC give the protection they name", () => {
+    const { t, c, page } = posix();
+    const addr = anon(page);
+    try {
+      for (const [prot, shown] of [
+        [t.PROT_READ, "r--p"],
+        [t.PROT_READ | t.PROT_WRITE, "rw-p"],
+        [t.PROT_READ | t.PROT_EXEC, "r-xp"],
+      ] as const) {
+        assert.equal(c.mprotect(addr, page, prot), 0);
+        if (linux) assert.equal(perms(addr), shown);
+      }
+    } finally {
+      c.munmap(addr, page);
+    }
+  });
+
+  test.unless(posixReason, "MS_SYNC, MS_ASYNC and MS_INVALIDATE are the flags msync knows", () => {
+    const { t, c, k, page } = posix();
+    const addr = anon(page);
+    try {
+      for (const flags of [t.MS_SYNC, t.MS_ASYNC, t.MS_INVALIDATE, t.MS_SYNC | t.MS_INVALIDATE]) {
+        assert.equal(c.msync(addr, page, flags), 0, `msync flags ${flags}`);
+      }
+      if (linux) {
+        // Linux refuses every other bit, and MS_SYNC together with MS_ASYNC.
+        const known = [t.MS_ASYNC, t.MS_INVALIDATE, t.MS_SYNC];
+        for (let bit = 1; bit <= 0x80; bit <<= 1) {
+          assert.equal(c.msync(addr, page, bit), known.includes(bit) ? 0 : -1, `msync flag ${bit}`);
+        }
+        assert.equal(c.msync(addr, page, t.MS_SYNC | t.MS_ASYNC), -1);
+        assert.equal(k.errno(), os.constants.errno.EINVAL);
+      }
+    } finally {
+      c.munmap(addr, page);
+    }
+  });
+
+  test.unless(posixReason, "POSIX_MADV_* are the advice values posix_madvise knows", () => {
+    const { t, c, page } = posix();
+    const addr = anon(page);
+    try {
+      const bytes = new Uint8Array(posix().k.view(addr, page));
+      bytes[0] = 5;
+      for (const advice of [
+        t.POSIX_MADV_NORMAL,
+        t.POSIX_MADV_RANDOM,
+        t.POSIX_MADV_SEQUENTIAL,
+        t.POSIX_MADV_WILLNEED,
+        t.POSIX_MADV_DONTNEED,
+      ]) {
+        // posix_madvise returns the error number itself.
+        assert.equal(c.posix_madvise(addr, page, advice), 0, `advice ${advice}`);
+      }
+      assert.equal(bytes[0], 5, "POSIX_MADV_DONTNEED never discards");
+      assert.equal(c.posix_madvise(addr, page, 1000), os.constants.errno.EINVAL);
+      if (linux) {
+        assert.equal(c.posix_madvise(addr, page, t.POSIX_MADV_RANDOM), 0);
+        assert.ok(vmFlags(addr).includes("rr"), "POSIX_MADV_RANDOM sets VM_RAND_READ");
+        assert.equal(c.posix_madvise(addr, page, t.POSIX_MADV_SEQUENTIAL), 0);
+        assert.ok(vmFlags(addr).includes("sr"), "POSIX_MADV_SEQUENTIAL sets VM_SEQ_READ");
+        assert.equal(c.posix_madvise(addr, page, t.POSIX_MADV_NORMAL), 0);
+        assert.ok(!vmFlags(addr).some((f) => f === "rr" || f === "sr"), "POSIX_MADV_NORMAL clears both");
+      }
+    } finally {
+      c.munmap(addr, page);
+    }
+  });
+});
+
+describe("koffi constants (Windows)", () => {
+  const reason = unavailable ?? (windows ? undefined : "Windows values; this is not Windows");
+  test.unless(reason, "GetSystemInfo gives the page size and the 64 KiB allocation granularity", () => {
+    const w = bindWindows(koffi as Koffi);
+    assert.ok(w.pageSize >= 4096 && (w.pageSize & (w.pageSize - 1)) === 0);
+    assert.equal(w.allocationGranularity, 65536);
+  });
+
+  test.unless(reason, "uv_get_osfhandle turns a Node descriptor into a HANDLE", () => {
+    const w = bindWindows(koffi as Koffi);
+    const fd = fs.openSync(process.execPath, "r");
+    try {
+      const handle = w.uv_get_osfhandle(fd);
+      assert.ok(handle !== null && handle !== (1n << BigInt(w.pointerBits)) - 1n);
+    } finally {
+      fs.closeSync(fd);
+    }
+    assert.equal(w.uv_get_osfhandle(12345), (1n << BigInt(w.pointerBits)) - 1n);
+  });
+});
