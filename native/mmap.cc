@@ -33,6 +33,7 @@
 #include <psapi.h>
 #else
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -165,6 +166,22 @@ inline int LastError() {
 #endif
 }
 
+#ifdef _WIN32
+// The page protection for a section, a view or VirtualProtect; `copy` pages
+// are copy-on-write.
+DWORD Protection(bool writable, bool copy, bool exec) {
+  if (!writable) return exec ? PAGE_EXECUTE_READ : PAGE_READONLY;
+  if (copy) return exec ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY;
+  return exec ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
+}
+
+// A section of `size` bytes over `file` (INVALID_HANDLE_VALUE: the paging file), or nullptr.
+HANDLE CreateSection(HANDLE file, DWORD protection, uint64_t size) {
+  return CreateFileMappingW(file, nullptr, protection, static_cast<DWORD>(size >> 32), static_cast<DWORD>(size),
+                            nullptr);
+}
+#endif
+
 // Unmaps the memory (and closes the file handle on Windows). 0 or an error code.
 int Release(Region* r) {
 #ifdef _WIN32
@@ -222,6 +239,40 @@ inline Range RangeOf(const Napi::CallbackInfo& info) {
   return {r, r->addr + Int64(info[1]), static_cast<size_t>(Int64(info[2]))};
 }
 
+#ifndef _WIN32
+#if defined(__GLIBC__) && defined(STATX_TYPE) && defined(AT_EMPTY_PATH)
+#define PORTABLE_MMAP_STATX 1
+// statx, not fstat, on glibc: since glibc 2.33 fstat is a symbol of its own
+// (fstat64@GLIBC_2.33), which would keep a binary built on a current system
+// from loading on older ones; statx is there from glibc 2.28, as old as the
+// oldest glibc Node 20 runs on. Errors are reported as fstat's, as the API does.
+int StatSize(int fd, bool* regular, double* size) {
+  struct statx about;
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, &about) != 0) return errno;
+  *regular = S_ISREG(about.stx_mode);
+  *size = static_cast<double>(about.stx_size);
+  return 0;
+}
+
+// Whether statx works here: a seccomp filter (old container runtimes) may
+// refuse it with EPERM, or an old kernel with ENOSYS. Then the addon exports
+// no fileSize and the API uses Node's fstat.
+bool StatxUsable() {
+  struct statx about;
+  if (statx(AT_FDCWD, "", AT_EMPTY_PATH, STATX_TYPE, &about) == 0) return true;
+  return errno != ENOSYS && errno != EPERM;
+}
+#else
+int StatSize(int fd, bool* regular, double* size) {
+  struct stat about;
+  if (fstat(fd, &about) != 0) return errno;
+  *regular = S_ISREG(about.st_mode);
+  *size = static_cast<double>(about.st_size);
+  return 0;
+}
+#endif
+#endif  // !_WIN32
+
 // fileSize(fd): the size of a regular file, -1 for anything else, or -2 on
 // failure with the error code in scratch[0] (the API's fast path for fstat).
 Napi::Value FileSize(const Napi::CallbackInfo& info) {
@@ -236,10 +287,10 @@ Napi::Value FileSize(const Napi::CallbackInfo& info) {
   if (about.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) return Napi::Number::New(info.Env(), -1);
   size = static_cast<double>((static_cast<uint64_t>(about.nFileSizeHigh) << 32) | about.nFileSizeLow);
 #else
-  struct stat about;
-  if (fstat(fd, &about) != 0) return SizeError(info, LastError(), kFstat);
-  if (!S_ISREG(about.st_mode)) return Napi::Number::New(info.Env(), -1);
-  size = static_cast<double>(about.st_size);
+  bool regular = false;
+  int code = StatSize(fd, &regular, &size);
+  if (code != 0) return SizeError(info, code, kFstat);
+  if (!regular) return Napi::Number::New(info.Env(), -1);
 #endif
   return Napi::Number::New(info.Env(), size);
 }
@@ -254,41 +305,60 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   bool shared = flags & kShared, writable = flags & kWritable, exec = flags & kExec, anon = flags & kAnon;
 
 #ifdef _WIN32
-  HANDLE file = nullptr;
-  if (!anon) {
+  // Sections and views are made to allow execution where the handle permits
+  // (anonymous sections always do), so that `protect` can add EXEC later, and
+  // are then lowered with VirtualProtect to what was asked for. Copy-on-write
+  // sections are writable even for read-only maps, so `protect` can raise them.
+  bool copy = !shared && !anon;
+  bool sectionWritable = writable || copy;
+  uint64_t end = anon ? length : static_cast<uint64_t>(offset) + length;
+  HANDLE file = nullptr;  // our own handle of the file
+  HANDLE section = nullptr;
+  bool executable = true;
+  if (anon) {
+    section = CreateSection(INVALID_HANDLE_VALUE, Protection(sectionWritable, false, true), end);
+    if (section == nullptr) return Result(info, LastError(), kCreateFileMapping);
+  } else {
     HANDLE original = reinterpret_cast<HANDLE>(uv_get_osfhandle(fd));
     if (original == INVALID_HANDLE_VALUE) return Result(info, ERROR_INVALID_HANDLE, kGetOsfhandle);
-    if (exec) {
-      // Node opens files without execute access, which executable views need.
+    HANDLE self = GetCurrentProcess();
+    if (!DuplicateHandle(self, original, self, &file, 0, FALSE, DUPLICATE_SAME_ACCESS))
+      return Result(info, LastError(), kDuplicateHandle);
+    // An executable section needs FILE_EXECUTE access, which the handles of
+    // descriptors Node opens lack: then a section of what the caller asked for,
+    // which checks the descriptor's access as mmap does (a read-only
+    // descriptor mapped RDWR is ERROR_ACCESS_DENIED, so EACCES).
+    section = CreateSection(file, Protection(sectionWritable, copy, true), end);
+    if (section == nullptr) {
+      executable = false;
+      section = CreateSection(file, Protection(sectionWritable, copy, false), end);
+      if (section == nullptr) {
+        int code = LastError();
+        CloseHandle(file);
+        return Result(info, code, kCreateFileMapping);
+      }
+    }
+    if (!executable && exec) {
+      // EXEC asked for: the plain section proved read (and write) access; add
+      // execute access with a handle of our own, if the file's ACL grants it.
       DWORD want = GENERIC_READ | GENERIC_EXECUTE | (shared && writable ? GENERIC_WRITE : 0);
-      file = ReOpenFile(original, want, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, 0);
-      if (file == INVALID_HANDLE_VALUE) return Result(info, LastError(), kReOpenFile);
-    } else {
-      HANDLE self = GetCurrentProcess();
-      if (!DuplicateHandle(self, original, self, &file, 0, FALSE, DUPLICATE_SAME_ACCESS))
-        return Result(info, LastError(), kDuplicateHandle);
+      HANDLE again = ReOpenFile(original, want, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, 0);
+      int code = again == INVALID_HANDLE_VALUE ? LastError() : 0;
+      CloseHandle(section);
+      CloseHandle(file);
+      if (code != 0) return Result(info, code, kReOpenFile);
+      file = again;
+      executable = true;
+      section = CreateSection(file, Protection(sectionWritable, copy, true), end);
+      if (section == nullptr) {
+        code = LastError();
+        CloseHandle(file);
+        return Result(info, code, kCreateFileMapping);
+      }
     }
   }
-  // Private maps are copy-on-write sections; read-only private maps are
-  // lowered with VirtualProtect so that `protect` can raise them again.
-  DWORD pageProt, access;
-  if (shared || anon) {
-    pageProt = writable ? (exec ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE)
-                        : (exec ? PAGE_EXECUTE_READ : PAGE_READONLY);
-    access = writable ? FILE_MAP_WRITE : FILE_MAP_READ;
-  } else {
-    pageProt = exec ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY;
-    access = FILE_MAP_COPY;
-  }
-  if (exec) access |= FILE_MAP_EXECUTE;
-  uint64_t end = anon ? length : static_cast<uint64_t>(offset) + length;
-  HANDLE section = CreateFileMappingW(anon ? INVALID_HANDLE_VALUE : file, nullptr, pageProt,
-                                      static_cast<DWORD>(end >> 32), static_cast<DWORD>(end), nullptr);
-  if (section == nullptr) {
-    int code = LastError();
-    if (file != nullptr) CloseHandle(file);
-    return Result(info, code, kCreateFileMapping);
-  }
+  DWORD access = copy ? FILE_MAP_COPY : writable ? FILE_MAP_WRITE : FILE_MAP_READ;
+  if (executable) access |= FILE_MAP_EXECUTE;
   uint64_t at = anon ? 0 : static_cast<uint64_t>(offset);
   void* p = MapViewOfFile(section, access, static_cast<DWORD>(at >> 32), static_cast<DWORD>(at), length);
   int code = p == nullptr ? LastError() : 0;
@@ -297,9 +367,9 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
     if (file != nullptr) CloseHandle(file);
     return Result(info, code, kMapViewOfFile);
   }
-  if (!shared && !anon && !writable) {
+  if ((executable && !exec) || sectionWritable != writable) {
     DWORD old;
-    if (!VirtualProtect(p, length, exec ? PAGE_EXECUTE_READ : PAGE_READONLY, &old)) {
+    if (!VirtualProtect(p, length, Protection(writable, copy, exec), &old)) {
       code = LastError();
       UnmapViewOfFile(p);
       if (file != nullptr) CloseHandle(file);
@@ -550,11 +620,8 @@ Napi::Value Protect(const Napi::CallbackInfo& info) {
   bool writable = flags & kWritable, exec = flags & kExec;
 #ifdef _WIN32
   bool copy = !(range.region->flags & (kShared | kAnon));
-  DWORD prot = writable ? (copy ? (exec ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY)
-                                : (exec ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE))
-                        : (exec ? PAGE_EXECUTE_READ : PAGE_READONLY);
   DWORD old;
-  int code = VirtualProtect(range.addr, range.length, prot, &old) ? 0 : LastError();
+  int code = VirtualProtect(range.addr, range.length, Protection(writable, copy, exec), &old) ? 0 : LastError();
   return Result(info, code, kVirtualProtect);
 #else
   int prot = PROT_READ | (writable ? PROT_WRITE : 0) | (exec ? PROT_EXEC : 0);
@@ -708,9 +775,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const Entry entries[] = {{"map", Map},       {"unmap", Unmap},   {"flush", Flush},
                            {"flushAsync", FlushAsync}, {"lock", Lock}, {"unlock", Unlock},
                            {"advise", Advise}, {"protect", Protect}, {"residency", Residency},
-                           {"detach", Detach}, {"fileSize", FileSize},
-                           {"floorCycles", FloorCycles}};
+                           {"detach", Detach}, {"floorCycles", FloorCycles}};
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name, state));
+#ifdef PORTABLE_MMAP_STATX
+  if (StatxUsable())
+#endif
+    exports.Set("fileSize", Napi::Function::New(env, FileSize, "fileSize", state));
   return exports;
 }
 

@@ -24,7 +24,8 @@ interface Addon {
   readonly externalBuffers: number;
   /** Error codes are Win32 (GetLastError) values rather than errno values. */
   readonly windows: boolean;
-  fileSize(fd: number): number;
+  /** Missing where the addon cannot stat descriptors (statx refused by a seccomp filter); the API then uses fstatSync. */
+  fileSize?(fd: number): number;
   map(fd: number, offset: number, length: number, flags: number): ArrayBuffer | number;
   unmap(handle: number, buffer: ArrayBuffer): number;
   flush(handle: number, offset: number, length: number): number;
@@ -86,7 +87,7 @@ function loadAddon(): Addon {
 }
 
 function create(a: Addon): Backend<number> {
-  const { scratch, syscalls } = a;
+  const { scratch, syscalls, fileSize } = a;
   const error = a.windows
     ? (code: number, sys: number) => win32Error(code, syscalls[sys] ?? "unknown")
     : (code: number, sys: number) => systemError(code, syscalls[sys] ?? "unknown");
@@ -99,11 +100,13 @@ function create(a: Addon): Backend<number> {
     pageSize: a.pageSize,
     allocationGranularity: a.allocationGranularity,
     capabilities,
-    fileSize(fd) {
-      const size = a.fileSize(fd);
-      if (size === -2) throw error(scratch[0] as number, scratch[1] as number);
-      return size;
-    },
+    fileSize: fileSize
+      ? (fd) => {
+          const size = fileSize(fd);
+          if (size === -2) throw error(scratch[0] as number, scratch[1] as number);
+          return size;
+        }
+      : undefined,
     map(req: MapRequest): Mapping<number> {
       const flags =
         (req.shared ? SHARED : 0) | (req.writable ? WRITABLE : 0) | (req.exec ? EXEC : 0) | (req.anon ? ANON : 0);
