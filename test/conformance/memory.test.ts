@@ -20,6 +20,28 @@ describe("lock and unlock", () => {
     anon.unmap();
   });
 
+  test.unless(
+    process.platform === "linux" ? undefined : "reads VmLck from /proc/self/status, which only Linux has",
+    "lock pins the pages (VmLck grows) only where the backend locks memory",
+    () => {
+      const vmLck = (): number => Number(/VmLck:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"))?.[1]);
+      const m = mapRegion(null, 64 * pageSize(), RDWR, ANON);
+      const before = vmLck();
+      m.lock();
+      const locked = vmLck();
+      m.unlock();
+      const after = vmLck();
+      m.unmap();
+      const size = (64 * pageSize()) / 1024;
+      if (caps.locksMemory) {
+        assert.equal(locked - before, size, "the whole map is locked");
+        assert.equal(after, before, "unlock gives it back");
+      } else {
+        assert.equal(locked, before, "the fallback pins nothing");
+      }
+    },
+  );
+
   test("a locked map is resident", () => {
     const m = mapRegion(null, 4 * pageSize(), RDWR, ANON);
     m.lock();
