@@ -9,6 +9,15 @@ import { backendInfo, map, mapRegion, RDWR } from "portable-mmap";
 
 const [command, file] = process.argv.slice(2);
 
+/** A full, synchronous garbage collection: V8's `gc` (--expose-gc), or Bun's `Bun.gc(true)`. */
+function forceGc(): (() => void) | undefined {
+  const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
+  if (g.gc) return g.gc;
+  const bun = g.Bun;
+  if (bun) return () => bun.gc(true);
+  return undefined;
+}
+
 function print(value: unknown): void {
   console.log(JSON.stringify(value));
 }
@@ -48,8 +57,8 @@ async function main(): Promise<void> {
     }
     case "gc-release": {
       // Maps the file many times, drops every map, collects, and lets finalizers run.
-      const gc = (globalThis as { gc?: () => void }).gc;
-      if (!gc) throw new Error("run with --expose-gc");
+      const gc = forceGc();
+      if (!gc) throw new Error("run with --expose-gc (Deno: --v8-flags=--expose-gc)");
       const fd = fs.openSync(file as string, "r+");
       for (let i = 0; i < 64; i++) map(fd, RDWR)[0] = i;
       fs.closeSync(fd);

@@ -7,7 +7,12 @@ import { fileURLToPath } from "node:url";
 import { backendInfo, type Capabilities } from "portable-mmap";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-test-"));
-process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+/** Descriptors `withFd` keeps open until exit, for backends that need them until unmap. */
+const kept: number[] = [];
+process.on("exit", () => {
+  for (const fd of kept) fs.closeSync(fd);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 let counter = 0;
 
@@ -25,13 +30,22 @@ export function pattern(n: number, seed = 1): Buffer {
   return bytes;
 }
 
-/** Opens `file`, runs `body` with the descriptor and closes it afterwards. */
+/**
+ * Opens `file`, runs `body` with the descriptor and closes it afterwards.
+ * Where the backend under test needs the caller's descriptor until `unmap`
+ * (`caps.needsDescriptor`: the fallback on Windows), the descriptor is kept
+ * open until the process exits instead, as its documentation asks of callers.
+ */
 export function withFd<T>(file: string, flags: string, body: (fd: number) => T): T {
   const fd = fs.openSync(file, flags);
+  let keep = false;
   try {
-    return body(fd);
+    const result = body(fd);
+    keep = caps.needsDescriptor;
+    return result;
   } finally {
-    fs.closeSync(fd);
+    if (keep) kept.push(fd);
+    else fs.closeSync(fd);
   }
 }
 
@@ -55,9 +69,59 @@ export interface ChildResult {
   stderr: string;
 }
 
+/** Deno's global, where the suite runs on Deno. */
+const deno = (globalThis as { Deno?: DenoGlobal }).Deno;
+
+interface DenoGlobal {
+  execPath(): string;
+  permissions: { querySync(descriptor: { name: string }): { state: string } };
+}
+
+/**
+ * Deno's permissions for a child, as flags: those this process has in full.
+ * With `ffi` granted the process can already do anything (Deno warns that
+ * native code loaded through FFI runs outside its sandbox), so the child then
+ * gets `--allow-all`, which it needs to read /proc/self/maps and /proc/self/fd.
+ */
+function denoPermissionFlags(d: DenoGlobal): string[] {
+  const granted = (name: string) => d.permissions.querySync({ name }).state === "granted";
+  if (granted("ffi")) return ["--allow-all"];
+  const names = ["read", "write", "env", "run", "sys", "net", "import"];
+  return names.filter(granted).map((name) => `--allow-${name}`);
+}
+
+/**
+ * The program and the arguments before the script that start another process
+ * of this runtime, given Node-style runtime options (`--expose-gc`):
+ * - Node and Bun: the same executable with the same `execArgv`;
+ * - Deno: `deno run` with this process's permissions, V8 options as `--v8-flags`;
+ * - PORTABLE_MMAP_TEST_LAUNCHER (a program, or a JSON array of a program and its
+ *   arguments) goes in front, for a runtime that needs an emulator to start:
+ *   under qemu-user, the host cannot run an arm64 executable by itself.
+ */
+export function runtimeCommand(runtimeArgs: string[] = []): { command: string; args: string[] } {
+  let command = process.execPath;
+  let args: string[];
+  if (deno) {
+    command = deno.execPath();
+    const v8 = runtimeArgs.filter((a) => a.startsWith("--") && !a.startsWith("--v8-flags"));
+    args = ["run", ...denoPermissionFlags(deno), ...(v8.length ? [`--v8-flags=${v8.join(",")}`] : [])];
+  } else {
+    args = [...process.execArgv, ...runtimeArgs];
+  }
+  const launcher = process.env.PORTABLE_MMAP_TEST_LAUNCHER;
+  if (launcher) {
+    const prefix: string[] = launcher.startsWith("[") ? JSON.parse(launcher) : [launcher];
+    args = [...prefix.slice(1), command, ...args];
+    command = prefix[0] as string;
+  }
+  return { command, args };
+}
+
 /**
  * Runs `build/test/child.js <command> ...args` in a new process of the same
- * runtime, with the same backend unless `env` says otherwise.
+ * runtime, with the same backend unless `env` says otherwise. `runtimeArgs`
+ * are Node's options (`--expose-gc`); `runtimeCommand` translates them.
  */
 export function runChild(
   args: string[],
@@ -65,12 +129,25 @@ export function runChild(
   runtimeArgs: string[] = [],
 ): ChildResult {
   const childEnv: Record<string, string | undefined> = { ...process.env, PORTABLE_MMAP_BACKEND: backendName, ...env };
-  for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
-  const result = spawnSync(process.execPath, [...process.execArgv, ...runtimeArgs, childScript, ...args], {
+  for (const key of Object.keys(childEnv)) {
+    if (childEnv[key] !== undefined) continue;
+    // Deno's spawnSync passes on a parent's variable that `env` leaves out
+    // (denoland/deno#27343), so there an unset variable goes as "", which
+    // the package reads as unset.
+    if (deno) childEnv[key] = "";
+    else delete childEnv[key];
+  }
+  const runtime = runtimeCommand(runtimeArgs);
+  const result = spawnSync(runtime.command, [...runtime.args, childScript, ...args], {
     env: childEnv,
     encoding: "utf8",
-    timeout: 60_000,
+    timeout: 120_000,
   });
+  if (result.error) {
+    // Not started, or killed by the timeout: say so, rather than a bare status null.
+    const stderr = `${result.stderr ?? ""}\n${runtime.command} ${runtime.args.join(" ")}: ${result.error.message}`;
+    return { status: result.status, signal: result.signal, stdout: result.stdout ?? "", stderr };
+  }
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -3,6 +3,7 @@
  * caller may close theirs right after map(), as with a real mapping.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 
 /** Whether `fd` still refers to the file `identity` was taken from. */
 export function sameFile(fd: number, identity: fs.BigIntStats): boolean {
@@ -31,4 +32,52 @@ export function openOwnDescriptor(fd: number): number {
     fs.closeSync(own);
   }
   return -1;
+}
+
+/**
+ * Whether this process may reopen a descriptor's file through /proc/self/fd
+ * or /dev/fd. Deno refuses both without --allow-all; the backend then needs
+ * the caller's descriptor until unmap, as on Windows.
+ */
+export function canReopen(): boolean {
+  let fd = -1;
+  try {
+    fd = fs.openSync(os.devNull, "r+");
+    const own = openOwnDescriptor(fd);
+    if (own < 0) return false;
+    fs.closeSync(own);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
+}
+
+/** Deno answers every zero-length write with 0, even on a descriptor not open for writing. */
+const deno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
+/**
+ * Throws EBADF (as a write would) if `fd` is not open for writing. A
+ * zero-length write tells on Node and Bun. Deno answers every zero-length
+ * write with 0, so there the access mode comes from /proc/self/fdinfo; where
+ * Deno refuses that (without --allow-all) the check cannot be made, and a
+ * read-only descriptor shows only at the first flush (EBADF). The backend
+ * never writes file bytes just to find out: that could undo another
+ * process's write.
+ */
+export function assertWritable(fd: number, position: number): void {
+  if (deno) {
+    let flags: string | undefined;
+    try {
+      flags = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))?.[1];
+    } catch {
+      return; // no /proc here, or not allowed to read it
+    }
+    if (flags !== undefined && (Number.parseInt(flags, 8) & 3) === 0) {
+      throw Object.assign(new Error("EBADF: bad file descriptor, write"), { code: "EBADF" });
+    }
+    return;
+  }
+  fs.writeSync(fd, Buffer.alloc(0), 0, 0, position);
 }

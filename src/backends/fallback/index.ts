@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import { detachPlain } from "../../api/buffers.js";
 import { fromNodeError, systemError } from "../../api/errors.js";
 import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
-import { openOwnDescriptor, sameFile } from "./descriptor.js";
+import { assertWritable, canReopen, openOwnDescriptor, sameFile } from "./descriptor.js";
 
 interface Handle {
   /** The bytes; weak, because the API's FinalizationRegistry holds the handle and targets the buffer. */
@@ -32,16 +32,19 @@ interface Handle {
 
 const windows = process.platform === "win32";
 
-const capabilities: Capabilities = {
-  sharesPageCache: false,
-  locksMemory: false,
-  enforcesProtection: false,
-  reportsResidency: false,
-  detachesOnUnmap: true,
-  flushesOffThread: true,
-  // Elsewhere the backend reopens the file through /proc/self/fd or /dev/fd.
-  needsDescriptor: windows,
-};
+/** Decided at load: whether the file can be reopened depends on the runtime's permissions (Deno). */
+function capabilitiesHere(): Capabilities {
+  return {
+    sharesPageCache: false,
+    locksMemory: false,
+    enforcesProtection: false,
+    reportsResidency: false,
+    detachesOnUnmap: true,
+    flushesOffThread: true,
+    // Elsewhere the backend reopens the file through /proc/self/fd or /dev/fd (Deno: only with --allow-all).
+    needsDescriptor: windows || !canReopen(),
+  };
+}
 
 /** EBADF from a descriptor the API has already seen open means the wrong access mode: EACCES, as mmap says. */
 function accessError(error: unknown): Error {
@@ -117,7 +120,7 @@ function map(request: MapRequest): Mapping<Handle> {
   if (!request.anon) {
     try {
       // A zero-length write fails on a descriptor not open for writing (a zero-length read is not even tried).
-      if (request.shared) fs.writeSync(request.fd, Buffer.alloc(0), 0, 0, 0);
+      if (request.shared) assertWritable(request.fd, request.offset);
       readRegion(request.fd, new Uint8Array(buffer), request.offset);
     } catch (error) {
       throw accessError(error);
@@ -164,7 +167,7 @@ export const load: BackendLoader = (): Backend<Handle> => ({
   name: "fallback",
   pageSize: 4096,
   allocationGranularity: windows ? 65536 : 4096,
-  capabilities,
+  capabilities: capabilitiesHere(),
   map,
   flush,
   flushAsync,
