@@ -61,6 +61,8 @@ export interface System {
   readonly allocationGranularity: number;
   /** `residency` reports what is really in RAM. */
   readonly reportsResidency: boolean;
+  /** The contract's optional fast size check; without it the API uses `fstatSync`. */
+  readonly fileSize?: (fd: number) => number;
   map(request: MapRequest): Handle;
   /** Gives the address range back (and closes what the mapping holds). Never throws. */
   release(handle: Handle): void;
@@ -175,6 +177,7 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
     pageSize: sys.pageSize,
     allocationGranularity: sys.allocationGranularity,
     capabilities,
+    fileSize: sys.fileSize,
     map(req: MapRequest): Mapping<Handle> {
       const handle = sys.map(req);
       let buffer: ArrayBuffer;

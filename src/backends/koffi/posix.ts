@@ -11,6 +11,7 @@ import { darwinTable } from "./darwin.js";
 import { freebsdTable } from "./freebsd.js";
 import { type Handle, type Koffi, NONE, type System } from "./index.js";
 import { linuxTable } from "./linux.js";
+import { bindFileSize } from "./statx.js";
 
 /** The constants the backend needs on one POSIX system; each table names the header of each value. */
 export interface PosixTable {
@@ -72,6 +73,8 @@ export interface PosixCalls {
   readonly sysconf: Fn<[number], number>;
   /** The value `mmap` returns on failure: a pointer with every bit set. */
   readonly MAP_FAILED: bigint;
+  /** Linux: the size check through `statx` (see `statx.ts`); elsewhere undefined. */
+  readonly fileSize?: (fd: number) => number;
 }
 
 function loadLibrary(koffi: Koffi, names: readonly (string | null)[]): ReturnType<Koffi["load"]> {
@@ -112,6 +115,7 @@ export function bindPosix(koffi: Koffi, table: PosixTable): PosixCalls {
     mincore: lib.func("int mincore(void *addr, size_t length, void *vec)"),
     sysconf: lib.func("long sysconf(int name)"),
     MAP_FAILED: (1n << BigInt(pointerBits)) - 1n,
+    fileSize: process.platform === "linux" ? bindFileSize(koffi, lib) : undefined,
   };
 }
 
@@ -142,6 +146,7 @@ export function posixSystem(koffi: Koffi): System {
     pageSize,
     allocationGranularity: pageSize,
     reportsResidency: true,
+    fileSize: c.fileSize,
     map(req: MapRequest): Handle {
       const prot = t.PROT_READ | (req.writable ? t.PROT_WRITE : 0) | (req.exec ? t.PROT_EXEC : 0);
       let flags = req.shared ? t.MAP_SHARED : t.MAP_PRIVATE | (req.anon ? 0 : t.MAP_NORESERVE);
