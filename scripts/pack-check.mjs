@@ -109,6 +109,33 @@ export { first };`,
 
   step("npx portable-mmap check in the project");
   console.log(run(npm, ["exec", "--no", "--", "portable-mmap", "check"], app));
+  step("without the native addon: automatic selection picks koffi, and reading an unmapped map cannot crash");
+  // What a host without a matching prebuilt binary sees. On Node 20 (no ArrayBuffer.prototype.transfer,
+  // no addon to detach with) koffi swaps the pages for zero pages instead of detaching.
+  fs.rmSync(path.join(installed, "prebuilds"), { recursive: true, force: true });
+  fs.writeFileSync(
+    path.join(app, "no-native.mjs"),
+    `import * as fs from "node:fs";
+import { backendInfo, mapFile, RDWR } from "portable-mmap";
+fs.writeFileSync("data3.bin", Buffer.alloc(8192, 5));
+const info = backendInfo();
+const m = mapFile("data3.bin", { prot: RDWR });
+const view = m.subarray(10, 20);
+m.unmap();
+let sum = 0;
+for (let i = 0; i < 8192; i++) sum += (m[i] ?? 0) + (view[i] ?? 0);
+m[0] = 1;
+const detaches = info.backends.find((b) => b.name === info.selected).capabilities.detachesOnUnmap;
+console.log(JSON.stringify({ selected: info.selected, native: info.backends[0].reason, length: m.length, sum, detaches }));`,
+  );
+  const noNative = JSON.parse(run(process.execPath, ["no-native.mjs"], app));
+  console.log(`native: ${noNative.native}`);
+  if (noNative.selected !== "koffi") throw new Error(`selected ${noNative.selected}, expected koffi`);
+  if (noNative.sum !== 0) throw new Error("read old bytes after unmap");
+  if (noNative.detaches !== (noNative.length === 0)) throw new Error("length after unmap contradicts detachesOnUnmap");
+  console.log(
+    `koffi selected; the child read the unmapped map and exited 0 (length ${noNative.length}, ${noNative.detaches ? "detached" : "zero pages, not detached"})`,
+  );
   console.log("pack check: everything above worked");
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
