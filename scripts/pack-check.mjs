@@ -107,6 +107,39 @@ export { first };`,
   );
   console.log("types: ok");
 
+  step("the README's quick start, compiled with tsc and run as written");
+  const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+  const quickStart = /## Quick start\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!quickStart) throw new Error("no TypeScript block under '## Quick start' in README.md");
+  fs.writeFileSync(path.join(app, "readme.mts"), quickStart);
+  run(
+    process.execPath,
+    [
+      path.join(root, "node_modules/typescript/bin/tsc"),
+      "--strict",
+      "--target",
+      "es2022",
+      "--module",
+      "nodenext",
+      "--types",
+      "node",
+      "--typeRoots",
+      path.join(root, "node_modules/@types"),
+      "readme.mts",
+    ],
+    app,
+  );
+  const printed = run(process.execPath, ["readme.mjs"], app).trim();
+  const expectedLine = `999999 ${1_000_001 % (process.platform === "win32" ? 65536 : 4096)} 1`;
+  if (printed !== expectedLine)
+    throw new Error(`the quick start printed "${printed}", the README says "${expectedLine}"`);
+  const data = fs.readFileSync(path.join(app, "data.bin"));
+  if (data[0] !== 42 || data.readUInt32LE(4) !== 7) throw new Error("the quick start's writes did not reach data.bin");
+  if (fs.readFileSync(path.join(app, "log.bin")).subarray(0, 5).toString() !== "hello") {
+    throw new Error("the quick start's log.bin does not start with hello");
+  }
+  console.log(`quick start: printed "${printed}"; data.bin and log.bin hold what it wrote`);
+
   step("npx portable-mmap check in the project");
   console.log(run(npm, ["exec", "--no", "--", "portable-mmap", "check"], app));
   step("without the native addon: automatic selection picks koffi, and reading an unmapped map cannot crash");

@@ -2,7 +2,7 @@
  * `map`, `mapRegion` and `mapFile`: argument checks, file size and growth,
  * alignment of the offset, then one call into the selected backend.
  */
-import { closeSync, fstatSync, ftruncateSync, openSync } from "node:fs";
+import { closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import type { Backend } from "../backends/contract.js";
 import { maxLength } from "./buffers.js";
@@ -25,7 +25,7 @@ export interface MapFileOptions {
   offset?: number | bigint;
   /** Bytes to map; negative (the default) maps to the end of the file. */
   length?: number | bigint;
-  /** With `RDWR`: extend the file first if the region reaches past its end. Default false. */
+  /** With `RDWR`: create the file if it is missing, and extend it first if the region reaches past its end. Default false. */
   grow?: boolean;
 }
 
@@ -219,7 +219,9 @@ export function mapFileWith(backend: Backend, path: string | Buffer | URL, optio
   const offset = checkInteger("options.offset", options.offset ?? 0, 0, Number.MAX_SAFE_INTEGER, true);
   const grow = options.grow ?? false;
   if (typeof grow !== "boolean") throw invalidArgType("options.grow", "of type boolean", grow);
-  const fd = openSync(path, isShared(prot) ? "r+" : "r");
+  // RDWR with grow creates a missing file (like O_CREAT); anything else needs it to exist.
+  const create = grow && isShared(prot);
+  const fd = openSync(path, create ? fsConstants.O_RDWR | fsConstants.O_CREAT : isShared(prot) ? "r+" : "r");
   try {
     return mapChecked(backend, fd, length, prot, flags, offset, grow, true);
   } catch (error) {

@@ -167,6 +167,16 @@ describe("the end of the file", () => {
     assert.deepEqual(after.subarray(0, 100), pattern(100));
   });
 
+  test("mapFile with RDWR and grow creates a missing file", () => {
+    const file = `${tempFile()}.new`;
+    const m = mapFile(file, { prot: RDWR, length: 5000, grow: true });
+    m[4999] = 1;
+    m.unmap();
+    assert.equal(fs.statSync(file).size, 5000);
+    assert.equal(fs.readFileSync(file)[4999], 1);
+    assert.throws(() => mapFile(`${file}.other`, { prot: COPY, length: 10, grow: true }), { code: "ENOENT" });
+  });
+
   test("grow without RDWR is still a RangeError", () => {
     const file = tempFile(pattern(100));
     assert.throws(() => mapFile(file, { prot: COPY, length: 200, grow: true }), RangeError);
