@@ -434,7 +434,8 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
 // unmap(handle, buffer): 0 or an error code.
 Napi::Value Unmap(const Napi::CallbackInfo& info) {
   Region* r = RegionOf(info[0]);
-  if (r->pending == 0) {
+  // `mapped` guards a retry after a failed detach: the range may belong to someone else by then.
+  if (r->pending == 0 && r->mapped) {
     int code = Release(r);
 #ifdef _WIN32
     if (code != 0) return Result(info, code, kUnmapViewOfFile);

@@ -5,7 +5,7 @@
 import { closeSync } from "node:fs";
 import type { Advice, Backend, BackendName } from "../backends/contract.js";
 import { detachPlain } from "./buffers.js";
-import { COPY, EXEC, RDONLY, RDWR } from "./constants.js";
+import { ANON, COPY, EXEC, RDONLY, RDWR } from "./constants.js";
 import { invalidArgType, invalidArgValue, unmappedError } from "./errors.js";
 import { checkInteger } from "./validate.js";
 
@@ -84,6 +84,8 @@ export class MMap extends Uint8Array {
   readonly #prot: number;
   readonly #flags: number;
   readonly #fileOffset: number;
+  /** Only RDWR file maps have anything to write back; flush is a no-op for the rest. */
+  readonly #writesBack: boolean;
 
   /** @internal Maps are made by `map`, `mapRegion` and `mapFile`. */
   constructor(init: MMapInit) {
@@ -102,6 +104,7 @@ export class MMap extends Uint8Array {
     this.#prot = init.prot;
     this.#flags = init.flags;
     this.#fileOffset = init.fileOffset;
+    this.#writesBack = isShared(init.prot) && init.flags !== ANON;
     const needsRelease = (init.handle !== undefined && init.backend.release) || init.fd !== undefined;
     if (needsRelease) {
       registry.register(init.buffer, { backend: init.backend, handle: init.handle, fd: init.fd }, this.#state);
@@ -159,13 +162,13 @@ export class MMap extends Uint8Array {
   /** Writes changed bytes of the range back to the file and waits until they are stored. No-op for COPY and ANON. */
   flush(range?: Range): void {
     const [offset, length] = this.#pages("flush", range);
-    if (length > 0) this.#state.backend.flush(this.#state.handle, offset, length);
+    if (length > 0 && this.#writesBack) this.#state.backend.flush(this.#state.handle, offset, length);
   }
 
   /** Like {@link MMap.flush}, but off the JavaScript thread where the backend can; resolves when stored. */
   async flushAsync(range?: Range): Promise<void> {
     const [offset, length] = this.#pages("flushAsync", range);
-    if (length > 0) await this.#state.backend.flushAsync(this.#state.handle, offset, length);
+    if (length > 0 && this.#writesBack) await this.#state.backend.flushAsync(this.#state.handle, offset, length);
   }
 
   /** Pins the map's pages in RAM (mlock / VirtualLock). */

@@ -1,7 +1,7 @@
 /** flush and flushAsync: whole maps, ranges, and what reaches the file. */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { map, mapRegion, RDWR } from "portable-mmap";
+import { map, mapFile, mapRegion, RDWR } from "portable-mmap";
 import { describe, test } from "../harness.js";
 import { caps, pattern, tempFile, withFd } from "./helpers.js";
 
@@ -73,6 +73,21 @@ describe("flush", () => {
     m.unmap();
     await pending;
     assert.ok(fs.readFileSync(file).every((b) => b === 8));
+  });
+
+  test("unmap of a mapFile map while a flushAsync is pending touches no other file", async () => {
+    const file = tempFile(Buffer.alloc(1 << 20));
+    const other = tempFile(pattern(16));
+    const m = mapFile(file, { prot: RDWR });
+    m.fill(6);
+    const pending = m.flushAsync();
+    m.unmap();
+    // The descriptor numbers the map used are free again: whoever gets them must see no write.
+    const fds = [fs.openSync(other, "r+"), fs.openSync(other, "r+"), fs.openSync(other, "r+")];
+    await pending;
+    for (const fd of fds) fs.closeSync(fd);
+    assert.deepEqual(fs.readFileSync(other), pattern(16));
+    assert.ok(fs.readFileSync(file).every((b) => b === 6));
   });
 
   test("flushAsync on an unmapped map rejects with ERR_MMAP_UNMAPPED", async () => {

@@ -283,8 +283,15 @@ describe("prot semantics", () => {
     a[10] = 0xcd;
     if (caps.sharesPageCache) assert.equal(b[10], 0xcd);
     else assert.equal(b[10], pattern(4096)[10], "the fallback gives each map its own copy");
-    a.unmap();
+    a.flush();
+    b[20] = 0xef;
+    // b never wrote byte 10: unmapping it must not put an old value back over what a flushed.
     b.unmap();
+    a.unmap();
+    const after = fs.readFileSync(file);
+    assert.equal(after[10], 0xcd);
+    assert.equal(after[20], 0xef);
+    assert.deepEqual(after.subarray(21), pattern(4096).subarray(21));
   });
 
   test("writes through RDWR are seen by read() before flush only when the backend shares the page cache", () => {

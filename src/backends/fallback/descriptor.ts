@@ -17,21 +17,28 @@ export function sameFile(fd: number, identity: fs.BigIntStats): boolean {
 
 /**
  * Reopens the file behind `fd` read-write through /proc/self/fd (Linux) or
- * /dev/fd (macOS, the BSDs). Returns the new descriptor, or -1 where neither works.
+ * /dev/fd (macOS, the BSDs) and returns the new descriptor. Throws the error
+ * of the last attempt (EMFILE, EACCES, ...) where neither works.
  */
 export function openOwnDescriptor(fd: number): number {
   const identity = fs.fstatSync(fd, { bigint: true });
+  let failure: unknown = Object.assign(new Error("ENOENT: no such file or directory, open '/dev/fd'"), {
+    code: "ENOENT",
+    errno: -2,
+    syscall: "open",
+  });
   for (const dir of ["/proc/self/fd", "/dev/fd"]) {
     let own = -1;
     try {
       own = fs.openSync(`${dir}/${fd}`, "r+");
-    } catch {
+    } catch (error) {
+      failure = error;
       continue;
     }
     if (sameFile(own, identity)) return own;
     fs.closeSync(own);
   }
-  return -1;
+  throw failure;
 }
 
 /**
@@ -43,9 +50,7 @@ export function canReopen(): boolean {
   let fd = -1;
   try {
     fd = fs.openSync(os.devNull, "r+");
-    const own = openOwnDescriptor(fd);
-    if (own < 0) return false;
-    fs.closeSync(own);
+    fs.closeSync(openOwnDescriptor(fd));
     return true;
   } catch {
     return false;

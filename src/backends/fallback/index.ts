@@ -2,9 +2,12 @@
  * The fallback backend: a read/write-through emulation for hosts where no
  * real mapping is possible. See docs/fallback.md for what differs.
  *
- * - map reads the region into JavaScript memory (ANON: zeroed memory);
- * - flush writes RDWR regions back with positioned writes, then fdatasync,
- *   so what flush() reports written is on the device;
+ * - map reads the region into JavaScript memory (ANON: zeroed memory); RDWR
+ *   maps also keep a copy of what the file held, to know what changed;
+ * - flush writes the changed bytes of RDWR regions back with positioned
+ *   writes, then fdatasync, so what flush() reports written is on the device;
+ *   flushAsync writes the same way and waits for the device off the
+ *   JavaScript thread;
  * - unmap flushes RDWR regions, then detaches;
  * - lock, unlock, advise and protect succeed as no-ops; residency reports
  *   every page resident.
@@ -13,11 +16,14 @@ import * as fs from "node:fs";
 import { detachPlain } from "../../api/buffers.js";
 import { fromNodeError, systemError } from "../../api/errors.js";
 import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
+import { forEachChange } from "./changes.js";
 import { assertWritable, canReopen, openOwnDescriptor, sameFile } from "./descriptor.js";
 
 interface Handle {
   /** The bytes; weak, because the API's FinalizationRegistry holds the handle and targets the buffer. */
   readonly buffer: WeakRef<ArrayBuffer>;
+  /** Shared maps: the bytes as the file holds them, as far as this map knows. */
+  known?: Uint8Array;
   /** Where writes go back to, for shared maps; -1 otherwise. */
   readonly fd: number;
   /** Whether `fd` is our own (reopened) descriptor, closed on release. */
@@ -25,7 +31,7 @@ interface Handle {
   /** The file behind the caller's descriptor, to refuse writing if it was closed and reused. */
   readonly identity?: fs.BigIntStats;
   readonly fileOffset: number;
-  /** flushAsync calls under way; the descriptor is closed only after the last one. */
+  /** fdatasync calls under way on `fd`; an own descriptor is closed only after the last one. */
   pending: number;
   released: boolean;
 }
@@ -34,17 +40,22 @@ const windows = process.platform === "win32";
 
 /** Decided at load: whether the file can be reopened depends on the runtime's permissions (Deno). */
 function capabilitiesHere(): Capabilities {
+  const needsDescriptor = windows || !canReopen();
   return {
     sharesPageCache: false,
     locksMemory: false,
     enforcesProtection: false,
     reportsResidency: false,
     detachesOnUnmap: true,
-    flushesOffThread: true,
+    // Waiting for the device happens off the thread only on a descriptor of the backend's own:
+    // the caller's may be closed, and its number reused, as soon as unmap() returns.
+    flushesOffThread: !needsDescriptor,
     // Elsewhere the backend reopens the file through /proc/self/fd or /dev/fd (Deno: only with --allow-all).
-    needsDescriptor: windows || !canReopen(),
+    needsDescriptor,
   };
 }
+
+const capabilities = capabilitiesHere();
 
 /** EBADF from a descriptor the API has already seen open means the wrong access mode: EACCES, as mmap says. */
 function accessError(error: unknown): Error {
@@ -61,49 +72,52 @@ function readRegion(fd: number, target: Uint8Array, position: number): void {
   }
 }
 
-function writeRegion(handle: Handle, bytes: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < bytes.length) done += fs.writeSync(handle.fd, bytes, done, bytes.length - done, position + done);
-  fs.fdatasyncSync(handle.fd);
-}
-
-function bytesOf(handle: Handle, offset: number, length: number): Uint8Array {
+function bytesOf(handle: Handle): Uint8Array {
   const buffer = handle.buffer.deref();
   if (!buffer) throw systemError("EINVAL", "msync");
-  return new Uint8Array(buffer, offset, length);
+  return new Uint8Array(buffer);
 }
 
 function guard(handle: Handle, syscall: string): void {
   if (handle.identity && !sameFile(handle.fd, handle.identity)) throw systemError("EBADF", syscall);
 }
 
-function flush(handle: Handle, offset: number, length: number): void {
-  if (handle.fd < 0) return;
+/** Writes the bytes of the range that changed since they were last written or read. */
+function writeChanges(handle: Handle, known: Uint8Array, offset: number, length: number): void {
   guard(handle, "msync");
+  const current = bytesOf(handle);
   try {
-    writeRegion(handle, bytesOf(handle, offset, length), handle.fileOffset + offset);
+    forEachChange(current, known, offset, length, (start, end) => {
+      for (let done = start; done < end; )
+        done += fs.writeSync(handle.fd, current, done, end - done, handle.fileOffset + done);
+    });
   } catch (error) {
     throw fromNodeError(error, "msync");
   }
 }
 
+function flush(handle: Handle, offset: number, length: number): void {
+  if (!handle.known) return;
+  writeChanges(handle, handle.known, offset, length);
+  try {
+    fs.fdatasyncSync(handle.fd);
+  } catch (error) {
+    throw fromNodeError(error, "msync");
+  }
+}
+
+/**
+ * The writes happen here, on the JavaScript thread, in call order (so a later
+ * flush can never be overtaken by an older one); the wait for the device goes
+ * to the thread pool where the descriptor is the backend's own.
+ */
 async function flushAsync(handle: Handle, offset: number, length: number): Promise<void> {
-  if (handle.fd < 0) return;
-  guard(handle, "msync");
-  // A copy, so that unmap() while this is pending cannot pull the memory away.
-  const bytes = bytesOf(handle, offset, length).slice();
-  const { fd } = handle;
+  if (!handle.known) return;
+  if (!handle.ownFd) return flush(handle, offset, length);
+  writeChanges(handle, handle.known, offset, length);
   handle.pending++;
   try {
-    let done = 0;
-    while (done < bytes.length) {
-      done += await new Promise<number>((resolve, reject) =>
-        fs.write(fd, bytes, done, bytes.length - done, handle.fileOffset + offset + done, (err, n) =>
-          err ? reject(err) : resolve(n),
-        ),
-      );
-    }
-    await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => fs.fdatasync(handle.fd, (err) => (err ? reject(err) : resolve())));
   } catch (error) {
     throw fromNodeError(error, "msync");
   } finally {
@@ -117,6 +131,7 @@ function map(request: MapRequest): Mapping<Handle> {
   let fd = -1;
   let ownFd = false;
   let identity: fs.BigIntStats | undefined;
+  let known: Uint8Array | undefined;
   if (!request.anon) {
     try {
       // A zero-length write fails on a descriptor not open for writing (a zero-length read is not even tried).
@@ -126,14 +141,24 @@ function map(request: MapRequest): Mapping<Handle> {
       throw accessError(error);
     }
     if (request.shared) {
-      const own = windows ? -1 : openOwnDescriptor(request.fd);
-      ownFd = own >= 0;
-      fd = ownFd ? own : request.fd;
-      if (!ownFd) identity = fs.fstatSync(fd, { bigint: true });
+      if (capabilities.needsDescriptor) {
+        fd = request.fd;
+        identity = fs.fstatSync(fd, { bigint: true });
+      } else {
+        // The caller may close its descriptor after map(): write back through one of our own.
+        try {
+          fd = openOwnDescriptor(request.fd);
+        } catch (error) {
+          throw fromNodeError(error, "mmap");
+        }
+        ownFd = true;
+      }
+      known = new Uint8Array(buffer).slice();
     }
   }
   const handle: Handle = {
     buffer: new WeakRef(buffer),
+    known,
     fd,
     ownFd,
     identity,
@@ -156,6 +181,8 @@ function release(handle: Handle): void {
 function unmap(handle: Handle, buffer: ArrayBuffer): void {
   // Write back first: if that fails, the map stays as it was and the error reaches the caller.
   flush(handle, 0, buffer.byteLength);
+  // Drop the copy now: a pending flushAsync only waits for the device.
+  handle.known = undefined;
   detachPlain(buffer);
   release(handle);
 }
@@ -167,7 +194,7 @@ export const load: BackendLoader = (): Backend<Handle> => ({
   name: "fallback",
   pageSize: 4096,
   allocationGranularity: windows ? 65536 : 4096,
-  capabilities: capabilitiesHere(),
+  capabilities,
   map,
   flush,
   flushAsync,

@@ -40,6 +40,6 @@ export function linuxTable(arch: string, android = false): PosixTable {
     POSIX_MADV_SEQUENTIAL: 2, // same
     POSIX_MADV_WILLNEED: 3, // same
     POSIX_MADV_DONTNEED: 4, // same; glibc and musl make it a no-op, it never discards
-    _SC_PAGESIZE: 30, // bits/confname.h (glibc), unistd.h (musl, bionic)
+    _SC_PAGESIZE: android ? 0x27 : 30, // bits/confname.h (glibc), unistd.h (musl); bits/sysconf.h (bionic: 0x0027)
   };
 }

@@ -124,7 +124,10 @@ export function posixSystem(koffi: Koffi): System {
   const t = posixTable();
   const c = bindPosix(koffi, t);
   const pageSize = c.sysconf(t._SC_PAGESIZE);
-  if (!(pageSize > 0)) throw new Error(`sysconf(_SC_PAGESIZE) returned ${pageSize}`);
+  // A wrong table value would not fail, it would answer some other setting: insist on a plausible page size.
+  if (!(pageSize >= 4096 && (pageSize & (pageSize - 1)) === 0)) {
+    throw new Error(`sysconf(_SC_PAGESIZE) returned ${pageSize}, not a page size`);
+  }
   const { mmap, munmap, msync, MAP_FAILED } = c;
   const READ_WRITE = t.PROT_READ | t.PROT_WRITE;
   const PLACEHOLDER = t.MAP_PRIVATE | t.MAP_ANON | t.MAP_FIXED | t.MAP_NORESERVE;

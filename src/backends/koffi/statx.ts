@@ -18,7 +18,7 @@ const S_IFMT = 0o170000; // linux/stat.h
 const S_IFREG = 0o100000; // linux/stat.h
 
 /**
- * `fileSize(fd)` for the backend contract (the size of a regular file, -1 for
+ * `fileSize(fd)` for the backend contract (errors name `fstat`, as the other backends' do) (the size of a regular file, -1 for
  * anything else), or undefined where the C library has no `statx` or the
  * kernel refuses it (old kernels, some seccomp profiles): the API then uses `fstatSync`.
  */
@@ -34,7 +34,7 @@ export function bindFileSize(koffi: Koffi, lib: ReturnType<Koffi["load"]>): ((fd
   const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   if (statx(AT_FDCWD, "/", 0, STATX_TYPE, buf) !== 0) return undefined;
   return (fd: number): number => {
-    if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, buf) !== 0) throw systemError(koffi.errno(), "statx");
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, buf) !== 0) throw systemError(koffi.errno(), "fstat");
     if ((view.getUint16(STX_MODE, little) & S_IFMT) !== S_IFREG) return -1;
     return Number(view.getBigUint64(STX_SIZE, little));
   };
