@@ -20,6 +20,10 @@ const PAGE_EXECUTE_READ = 0x20;
 const PAGE_EXECUTE_READWRITE = 0x40;
 const PAGE_EXECUTE_WRITECOPY = 0x80;
 const DUPLICATE_SAME_ACCESS = 0x2;
+const GENERIC_READ = 0x8000_0000;
+const GENERIC_WRITE = 0x4000_0000;
+const GENERIC_EXECUTE = 0x2000_0000;
+const FILE_SHARE_ALL = 0x1 | 0x2 | 0x4; // FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE
 // memoryapi.h
 const FILE_MAP_COPY = 0x01;
 const FILE_MAP_WRITE = 0x02;
@@ -44,6 +48,8 @@ export interface WindowsCalls {
   readonly VirtualUnlock: Fn<[Ptr, number], number>;
   readonly VirtualProtect: Fn<[Ptr, number, number, number[]], number>;
   readonly CloseHandle: Fn<[Ptr], number>;
+  /** A new handle to an open file with other access rights (here: FILE_EXECUTE for EXEC maps). */
+  readonly ReOpenFile: Fn<[Ptr, number, number, number], Ptr>;
   readonly DuplicateHandle: Fn<[Ptr, Ptr, Ptr, Ptr[], number, number, number], number>;
   readonly GetCurrentProcess: Fn<[], Ptr>;
   readonly GetLastError: Fn<[], number>;
@@ -110,6 +116,7 @@ export function bindWindows(koffi: Koffi): WindowsCalls {
       "int __stdcall VirtualProtect(void *addr, size_t length, uint32_t protect, _Out_ uint32_t *old)",
     ),
     CloseHandle: k32.func("int __stdcall CloseHandle(void *handle)"),
+    ReOpenFile: k32.func("void * __stdcall ReOpenFile(void *file, uint32_t access, uint32_t share, uint32_t flags)"),
     DuplicateHandle: k32.func(
       "int __stdcall DuplicateHandle(void *sourceProcess, void *source, void *targetProcess, _Out_ void **target, uint32_t access, int inherit, uint32_t options)",
     ),
@@ -163,24 +170,50 @@ export function windowsSystem(koffi: Koffi): System {
       const size = req.anon ? req.length : req.offset + req.length;
       // A section and a view that allow execution let protect() add EXEC later.
       // That needs FILE_EXECUTE access, which Node's file handles lack on
-      // Windows: then the map allows what it asks for and nothing more.
-      let section = w.CreateFileMappingW(file, null, protection(req.writable, copy, true), high(size), low(size), null);
-      const executable = section !== null;
-      if (!executable && !req.exec) section = w.CreateFileMappingW(file, null, prot, high(size), low(size), null);
+      // Windows: then a section of what the map asks for, which checks the
+      // descriptor's access as mmap does (EACCES for a read-only one mapped RDWR).
+      const sectionOf = (from: Ptr, exec: boolean): Ptr =>
+        w.CreateFileMappingW(from, null, protection(req.writable, copy, exec), high(size), low(size), null);
+      let section = sectionOf(file, true);
+      let executable = section !== null;
+      let reopened: Ptr = null; // our own handle with execute access, for EXEC file maps
+      if (!executable) section = sectionOf(file, false);
       if (section === null) throw win32Error(GetLastError(), "CreateFileMappingW");
+      if (!executable && req.exec) {
+        // EXEC asked for: add execute access with a handle of our own, if the file's ACL grants it (as native does).
+        w.CloseHandle(section);
+        const want = GENERIC_READ | GENERIC_EXECUTE | (shared && req.writable ? GENERIC_WRITE : 0);
+        reopened = w.ReOpenFile(file, want, FILE_SHARE_ALL, 0);
+        if (reopened === null || reopened === INVALID_HANDLE_VALUE) throw win32Error(GetLastError(), "ReOpenFile");
+        section = sectionOf(reopened, true);
+        if (section === null) {
+          const code = GetLastError();
+          w.CloseHandle(reopened);
+          throw win32Error(code, "CreateFileMappingW");
+        }
+        executable = true;
+      }
       const access =
         (!req.writable ? FILE_MAP_READ : copy ? FILE_MAP_COPY : FILE_MAP_WRITE) | (executable ? FILE_MAP_EXECUTE : 0);
       const addr = w.MapViewOfFile(section, access, high(req.offset), low(req.offset), req.length);
       let error = addr === null ? GetLastError() : 0;
       w.CloseHandle(section); // the view keeps the section open
-      if (addr === null) throw win32Error(error, "MapViewOfFile");
+      if (addr === null) {
+        if (reopened !== null) w.CloseHandle(reopened);
+        throw win32Error(error, "MapViewOfFile");
+      }
       if (executable && !req.exec && !w.VirtualProtect(addr, req.length, prot, [0])) {
         error = GetLastError();
         w.UnmapViewOfFile(addr);
+        if (reopened !== null) w.CloseHandle(reopened);
         throw win32Error(error, "VirtualProtect");
       }
       let dup: Ptr = null;
-      if (shared) {
+      if (reopened !== null) {
+        // Our own handle serves FlushFileBuffers for shared maps; nothing else needs it.
+        if (shared) dup = reopened;
+        else w.CloseHandle(reopened);
+      } else if (shared) {
         const out: Ptr[] = [null];
         if (!w.DuplicateHandle(self, file, self, out, 0, 0, DUPLICATE_SAME_ACCESS)) {
           const code = GetLastError();
