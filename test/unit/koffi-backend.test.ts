@@ -14,6 +14,7 @@ import type { Backend, MapRequest } from "../../src/backends/contract.js";
 import { createBackend, type Handle, type Koffi, load, type System } from "../../src/backends/koffi/index.js";
 import { posixSystem } from "../../src/backends/koffi/posix.js";
 import { windowsSystem } from "../../src/backends/koffi/windows.js";
+import { loadDetach } from "../../src/backends/native/index.js";
 import { describe, test } from "../harness.js";
 
 let koffi: Koffi | undefined;
@@ -59,6 +60,8 @@ function spy() {
 const detachByTransfer = (ArrayBuffer.prototype as { transfer?: (n: number) => ArrayBuffer }).transfer
   ? (buffer: ArrayBuffer) => void (buffer as unknown as { transfer(n: number): ArrayBuffer }).transfer(0)
   : undefined;
+/** A way to detach koffi's buffers here: transfer(0), else the native addon's helper (Node 20). */
+const detachHere = detachByTransfer ?? loadDetach();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "koffi-backend-"));
 process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -179,11 +182,11 @@ describe("koffi backend", () => {
   );
 
   test.unless(
-    reason ?? (detachByTransfer ? undefined : "ArrayBuffer.prototype.transfer is missing here"),
+    reason ?? (detachHere ? undefined : "neither ArrayBuffer.prototype.transfer nor the native addon's detach is here"),
     "unmap with a detach detaches at once and munmaps after a pending flushAsync",
     async () => {
       const { sys, log, settled, finish } = spy();
-      const backend = createBackend(koffi as Koffi, sys, detachByTransfer);
+      const backend = createBackend(koffi as Koffi, sys, detachHere);
       assert.equal(backend.capabilities.detachesOnUnmap, true);
       const file = tempFile(4096);
       const m = mapShared(backend, file, 4096);
