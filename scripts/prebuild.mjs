@@ -68,7 +68,7 @@ function clearTarget(target, keep) {
   for (const name of fs.readdirSync(dir)) if (name.endsWith(".node") && name !== keep) fs.rmSync(path.join(dir, name));
 }
 
-/** Compiler flags every build of native/mmap.cc shares, as node-gyp passes them (defines from binding.gyp). */
+/** Compiler flags every build of the addon shares, as node-gyp passes them (defines from binding.gyp). */
 function commonFlags() {
   const dir = nodeDir();
   if (!dir) throw new Error("Node headers (include/node/node_api.h) not found; set npm_config_nodedir");

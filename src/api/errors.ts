@@ -10,6 +10,17 @@ import * as util from "node:util";
 export const ErrorCodes = {
   /** A method was called on an `MMap` after `unmap()`. */
   UNMAPPED: "ERR_MMAP_UNMAPPED",
+  /**
+   * The map's memory was moved to another `ArrayBuffer` (`transfer()`, a BYOB
+   * stream read, `postMessage` with a transfer list): only `unmap()` works.
+   */
+  DETACHED: "ERR_MMAP_DETACHED",
+  /**
+   * The file could not back a page of the map: another process truncated it,
+   * or writing a page back failed (disk full, I/O error). The page reads as
+   * zeros and writes to it are lost.
+   */
+  FAULT: "ERR_MMAP_FAULT",
   /** No backend could be loaded, or a forced one failed to load. */
   BACKEND: "ERR_MMAP_BACKEND",
   INVALID_ARG_TYPE: "ERR_INVALID_ARG_TYPE",
@@ -107,6 +118,7 @@ const win32Codes: Record<number, string> = {
   33: "EBUSY", // ERROR_LOCK_VIOLATION
   87: "EINVAL", // ERROR_INVALID_PARAMETER
   112: "ENOSPC", // ERROR_DISK_FULL
+  170: "EBUSY", // ERROR_BUSY
   487: "EINVAL", // ERROR_INVALID_ADDRESS
   1006: "ENODEV", // ERROR_FILE_INVALID (mapping an empty or truncated file)
   1132: "EINVAL", // ERROR_MAPPED_ALIGNMENT
@@ -174,6 +186,51 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
 /** `Error [ERR_MMAP_UNMAPPED]`: the MMap was unmapped. */
 export function unmappedError(method: string): CodedError {
   return coded(new Error(`Cannot call ${method}() on an MMap after unmap()`), ErrorCodes.UNMAPPED);
+}
+
+const moved =
+  "the MMap's memory was moved to another ArrayBuffer (ArrayBuffer.prototype.transfer(), a BYOB stream read, postMessage with a transfer list)";
+
+/** `Error [ERR_MMAP_DETACHED]`: `method` was called after the map's memory was moved out of its buffer. */
+export function detachedError(method: string): CodedError {
+  return coded(new Error(`Cannot call ${method}(): ${moved}; only unmap() works on it now`), ErrorCodes.DETACHED);
+}
+
+/** `Error [ERR_MMAP_DETACHED]` from `unmap()` of a map that keeps its changes in its own buffer (the fallback). */
+export function lostChangesError(): CodedError {
+  return coded(
+    new Error(`unmap() could not write back the changes made since the last flush(): ${moved} before unmap()`),
+    ErrorCodes.DETACHED,
+  );
+}
+
+/** An `ERR_MMAP_FAULT` error: where the file failed the map. */
+export interface FaultError extends CodedError {
+  /** The file offset of the first page that could not be read or written back. */
+  fileOffset: number;
+}
+
+/** `Error [ERR_MMAP_FAULT]`: the file could not back the page at `fileOffset` (SIGBUS, handled). */
+export function faultError(fileOffset: number): FaultError {
+  const error = coded(
+    new Error(
+      `The file behind this MMap could not back the page at file offset ${fileOffset}: another process truncated the file, or writing the page failed (EIO, ENOSPC: the disk is full or failing). The page reads as zeros and writes to it are lost; unmap() and map the file again`,
+    ),
+    ErrorCodes.FAULT,
+  ) as FaultError;
+  error.fileOffset = fileOffset;
+  return error;
+}
+
+/**
+ * EBUSY from `unmap()` where the runtime refuses to detach the map's buffer
+ * because native code is still working on it (Bun pins such buffers).
+ */
+export function busyError(syscall: string): MmapSystemError {
+  const error = systemError("EBUSY", syscall);
+  error.message +=
+    ": the map's buffer is in use by an operation still running (for example fs.read or zlib); call unmap() again once it has completed";
+  return error;
 }
 
 /** `Error [ERR_MMAP_BACKEND]`: selection failed. */

@@ -2,12 +2,21 @@
  * `map`, `mapRegion` and `mapFile`: argument checks, file size and growth,
  * alignment of the offset, then one call into the selected backend.
  */
-import { closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync } from "node:fs";
+import {
+  closeSync,
+  constants as fsConstants,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+} from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import type { Backend } from "../backends/contract.js";
 import { maxLength } from "./buffers.js";
-import { ANON, EXEC, RDONLY, RDWR } from "./constants.js";
+import { ANON, EXEC, RDONLY } from "./constants.js";
 import { fromNodeError, invalidArgType, invalidArgValue, outOfRange, systemError } from "./errors.js";
+import { checkMapCount } from "./limits.js";
 import { isShared, isValidProt, MMap } from "./mmap.js";
 import { selectedBackend } from "./select.js";
 import { checkInteger } from "./validate.js";
@@ -33,10 +42,10 @@ const MAX_FD = 2 ** 31 - 1;
 
 function descriptorOf(file: unknown): number {
   if (typeof file === "number") return checkInteger("file", file, 0, MAX_FD);
-  if (typeof file === "object" && file !== null && typeof (file as FileHandle).fd === "number") {
-    const fd = (file as FileHandle).fd;
-    if (fd < 0) throw systemError("EBADF", "mmap");
-    return fd;
+  if (typeof file === "object" && file !== null) {
+    const fd = (file as { fd?: unknown }).fd; // read once: it may be a getter
+    if (fd === -1) throw systemError("EBADF", "mmap"); // a closed FileHandle
+    if (fd !== undefined) return checkInteger("file.fd", fd, 0, MAX_FD);
   }
   throw invalidArgType("file", "of type number or an instance of FileHandle", file);
 }
@@ -87,6 +96,49 @@ function fileSize(backend: Backend, fd: number): number {
   return stats.isFile() ? stats.size : -1;
 }
 
+// Where a file system cannot reserve blocks the file is only extended (sparse).
+const unsupported = new Set(["EOPNOTSUPP", "ENOTSUP", "ENOSYS"]);
+
+/**
+ * Extends the file to `end` with the blocks of `[offset, end)` reserved, so
+ * that a full disk is ENOSPC now rather than a fault later. On failure the
+ * file is put back to `size`.
+ */
+function growFile(backend: Backend, fd: number, size: number, offset: number, end: number): void {
+  try {
+    backend.reserve(fd, offset, end - offset);
+    return;
+  } catch (error) {
+    if (!unsupported.has((error as { code?: string }).code ?? "")) {
+      truncateBack(fd, size);
+      throw error;
+    }
+  }
+  try {
+    ftruncateSync(fd, end);
+  } catch (error) {
+    truncateBack(fd, size);
+    throw fromNodeError(error, "ftruncate");
+  }
+}
+
+function truncateBack(fd: number, size: number): void {
+  try {
+    ftruncateSync(fd, size);
+  } catch {
+    // The error that made us undo is the one to report.
+  }
+}
+
+/** Whether the kernel refuses to overcommit (`vm.overcommit_memory=2`): then private writable maps are charged in full. */
+function strictOvercommit(): boolean {
+  try {
+    return readFileSync("/proc/sys/vm/overcommit_memory", "utf8").trim() === "2";
+  } catch {
+    return false;
+  }
+}
+
 /** The one path into a backend; every public function ends here. */
 function mapChecked(
   backend: Backend,
@@ -99,6 +151,7 @@ function mapChecked(
   ownFd: boolean,
 ): MMap {
   const anon = flags === ANON;
+  let grownFrom = -1;
   if (anon) {
     if (length <= 0) throw outOfRange("length", "> 0 with ANON", length);
     if (offset !== 0) throw invalidArgValue("offset", offset, "must be 0 with ANON");
@@ -112,18 +165,16 @@ function mapChecked(
       length = size - offset;
       checkMaxLength(length + (offset % backend.allocationGranularity), length);
     } else if (offset + length > size) {
-      if (!grow || (prot & ~EXEC) !== RDWR) {
+      if (!grow || !isShared(prot)) {
         throw outOfRange(
           "length",
           `<= ${Math.max(0, size - offset)}: the region [${offset}, ${offset + length}) ends past the end of the file (${size} bytes); map it with RDWR and grow: true to extend the file`,
           length,
         );
       }
-      try {
-        ftruncateSync(fd, offset + length);
-      } catch (error) {
-        throw fromNodeError(error, "ftruncate");
-      }
+      if (length > 0 && backend.counters) checkMapCount(backend.counters[1] as number);
+      growFile(backend, fd, size, offset, offset + length);
+      grownFrom = size;
     }
   }
 
@@ -131,17 +182,45 @@ function mapChecked(
   if (length === 0) {
     if (ownFd) closeSync(fd);
     const buffer = new ArrayBuffer(0);
-    return new MMap({ backend, prot, flags, fileOffset: offset, delta: 0, length, handle: undefined, buffer });
+    return new MMap({
+      backend,
+      prot,
+      flags,
+      fileOffset: offset,
+      delta: 0,
+      length,
+      handle: undefined,
+      buffer,
+      pagesWritable: true,
+    });
   }
-  const mapping = backend.map({
+  if (backend.counters) checkMapCount(backend.counters[1] as number);
+  const shared = !anon && isShared(prot);
+  // RDONLY|EXEC is mapped read and execute only: never writable and executable at once unless asked for.
+  let writable = prot !== (RDONLY | EXEC);
+  let mapping: ReturnType<Backend["map"]>;
+  const request = (pagesWritable: boolean) => ({
     fd: anon ? -1 : fd,
     offset: offset - delta,
     length: length + delta,
-    shared: !anon && isShared(prot),
-    writable: true,
+    shared,
+    writable: pagesWritable,
     exec: (prot & EXEC) !== 0,
     anon,
   });
+  try {
+    try {
+      mapping = backend.map(request(writable));
+    } catch (error) {
+      // A strict kernel charges a writable private map in full: map RDONLY read-only then (pagesWritable says so).
+      if (prot !== RDONLY || (error as { code?: string }).code !== "ENOMEM" || !strictOvercommit()) throw error;
+      writable = false;
+      mapping = backend.map(request(writable));
+    }
+  } catch (error) {
+    if (grownFrom >= 0) truncateBack(fd, grownFrom);
+    throw error;
+  }
   // A descriptor we opened is closed now, unless the backend still needs it:
   // then the map owns it and closes it when it is released.
   const keepFd = ownFd && backend.capabilities.needsDescriptor;
@@ -156,6 +235,7 @@ function mapChecked(
     length,
     handle: mapping.handle,
     buffer: mapping.buffer,
+    pagesWritable: writable,
     fd: keepFd ? fd : undefined,
   });
 }
@@ -220,12 +300,31 @@ export function mapFileWith(backend: Backend, path: string | Buffer | URL, optio
   const grow = options.grow ?? false;
   if (typeof grow !== "boolean") throw invalidArgType("options.grow", "of type boolean", grow);
   // RDWR with grow creates a missing file (like O_CREAT); anything else needs it to exist.
-  const create = grow && isShared(prot);
-  const fd = openSync(path, create ? fsConstants.O_RDWR | fsConstants.O_CREAT : isShared(prot) ? "r+" : "r");
+  // If mapping then fails, a file created here is removed again.
+  let fd: number;
+  let created = false;
+  if (grow && isShared(prot)) {
+    try {
+      fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL);
+      created = true;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EEXIST") throw error;
+      fd = openSync(path, "r+");
+    }
+  } else {
+    fd = openSync(path, isShared(prot) ? "r+" : "r");
+  }
   try {
     return mapChecked(backend, fd, length, prot, flags, offset, grow, true);
   } catch (error) {
     closeSync(fd);
+    if (created) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // The mapping error is the one to report.
+      }
+    }
     throw error;
   }
 }

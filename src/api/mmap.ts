@@ -1,13 +1,22 @@
 /**
- * `MMap`: a Uint8Array over mapped memory, and the mapping's lifetime
- * (explicit unmap, release after garbage collection, no use after unmap).
+ * `MMap`: a Uint8Array over mapped memory, and the mapping's lifetime:
+ * explicit unmap, no use after unmap or after the memory moved to another
+ * buffer, unmap waiting for pending flushes, faults reported on the next call.
  */
-import { closeSync } from "node:fs";
 import type { Advice, Backend, BackendName } from "../backends/contract.js";
 import { detachPlain } from "./buffers.js";
 import { ANON, COPY, EXEC, RDONLY, RDWR } from "./constants.js";
-import { invalidArgType, invalidArgValue, unmappedError } from "./errors.js";
-import { checkInteger } from "./validate.js";
+import {
+  type CodedError,
+  detachedError,
+  faultError,
+  invalidArgType,
+  invalidArgValue,
+  lostChangesError,
+  outOfRange,
+  unmappedError,
+} from "./errors.js";
+import { dropOnCollection, finish, type State } from "./lifetime.js";
 
 /** A byte range of an `MMap`, relative to its first byte; defaults to all of it. */
 export interface Range {
@@ -32,40 +41,26 @@ export interface MMapInit {
   prot: number;
   flags: number;
   fileOffset: number;
+  /** Whether the pages accept writes (false for RDONLY|EXEC maps). */
+  pagesWritable: boolean;
   /** A descriptor the map owns and closes when it is released. */
   fd?: number;
 }
 
-interface State {
-  backend: Backend;
-  handle: unknown;
-  buffer: ArrayBuffer;
-  delta: number;
-  fd?: number;
-  unmapped: boolean;
-}
-
-type Held = Pick<State, "backend" | "handle" | "fd">;
-
-function release(held: Held): void {
-  try {
-    if (held.handle !== undefined) held.backend.release?.(held.handle);
-  } finally {
-    if (held.fd !== undefined) closeSync(held.fd);
-  }
-}
-
-// Mappings dropped without unmap(): the buffer is the target, so this runs
-// once no view on the mapped memory is left.
-const registry = new FinalizationRegistry<Held>((held) => {
-  try {
-    release(held);
-  } catch {
-    // Nothing to report to: the program has dropped the map.
-  }
-});
-
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for("nodejs.dispose");
+
+/** Reads a user-supplied range once (getters run once), before anything is checked. */
+function readRange(range: Range | undefined): [unknown, unknown] {
+  if (range === undefined) return [undefined, undefined];
+  if (typeof range !== "object" || range === null) throw invalidArgType("range", "of type object", range);
+  return [range.offset, range.length];
+}
+
+function checkIndex(name: string, value: unknown, max: number): number {
+  if (typeof value !== "number") throw invalidArgType(name, "of type number", value);
+  if (!Number.isInteger(value) || value < 0 || value > max) throw outOfRange(name, `>= 0 && <= ${max}`, value);
+  return value;
+}
 
 /**
  * A memory-mapped region: a `Uint8Array` over the mapped bytes, indexed like
@@ -86,6 +81,7 @@ export class MMap extends Uint8Array {
   readonly #fileOffset: number;
   /** Only RDWR file maps have anything to write back; flush is a no-op for the rest. */
   readonly #writesBack: boolean;
+  #pagesWritable: boolean;
 
   /** @internal Maps are made by `map`, `mapRegion` and `mapFile`. */
   constructor(init: MMapInit) {
@@ -93,22 +89,27 @@ export class MMap extends Uint8Array {
       throw new TypeError("MMap cannot be constructed directly; use map(), mapRegion() or mapFile()");
     }
     super(init.buffer, init.delta, init.length);
+    const counters = init.backend.counters;
     this.#state = {
       backend: init.backend,
       handle: init.handle,
       buffer: init.buffer,
       delta: init.delta,
+      length: init.length,
       fd: init.fd,
       unmapped: false,
+      pending: 0,
+      finishMoved: undefined,
+      faultEpoch: counters ? (counters[0] as number) : 0,
+      faultAt: -1,
     };
     this.#prot = init.prot;
     this.#flags = init.flags;
     this.#fileOffset = init.fileOffset;
     this.#writesBack = isShared(init.prot) && init.flags !== ANON;
-    const needsRelease = (init.handle !== undefined && init.backend.release) || init.fd !== undefined;
-    if (needsRelease) {
-      registry.register(init.buffer, { backend: init.backend, handle: init.handle, fd: init.fd }, this.#state);
-    }
+    this.#pagesWritable = init.pagesWritable;
+    if ((init.handle !== undefined && init.backend.release) || init.fd !== undefined)
+      dropOnCollection(this, this.#state);
   }
 
   /** The protection the map was made with (`RDONLY`, `RDWR` or `COPY`, maybe with `EXEC`). */
@@ -136,39 +137,89 @@ export class MMap extends Uint8Array {
     return this.#state.unmapped;
   }
 
+  /**
+   * Whether the pages accept writes. True for every map but `RDONLY|EXEC`
+   * ones (mapped read and execute only), after `protect(RDONLY)`, and for
+   * `RDONLY` maps the system would only map read-only (strict overcommit,
+   * `vm.overcommit_memory=2`): a write to such a map faults the process.
+   */
+  get pagesWritable(): boolean {
+    return this.#pagesWritable;
+  }
+
+  /** The state, if the map may still be used: not unmapped, its memory not moved, no fault. */
   #live(method: string): State {
-    if (this.#state.unmapped) throw unmappedError(method);
-    return this.#state;
+    const s = this.#state;
+    if (s.unmapped) throw unmappedError(method);
+    if (s.handle === undefined) return s;
+    // The memory was moved to another buffer (transfer, a BYOB read): this one is detached.
+    if (s.buffer.byteLength === 0) throw detachedError(method);
+    const fault = this.#fault();
+    if (fault) throw fault;
+    return s;
+  }
+
+  /** The map's fault, if the backend handled one in its pages (checked only when the counter moved). */
+  #fault(): CodedError | undefined {
+    const s = this.#state;
+    const counters = s.backend.counters;
+    if (s.faultAt < 0 && counters && counters[0] !== s.faultEpoch && s.handle !== undefined) {
+      s.faultEpoch = counters[0] as number;
+      s.faultAt = s.backend.faultAt?.(s.handle) ?? -1;
+    }
+    return s.faultAt >= 0 ? faultError(s.faultAt) : undefined;
   }
 
   /** Page-aligned [offset, length] relative to the mapping for a user range of this map. */
   #pages(method: string, range: Range | undefined): [number, number] {
+    const [userOffset, userLength] = readRange(range);
     const state = this.#live(method);
-    let offset = 0;
-    let length = this.length;
-    if (range !== undefined) {
-      if (typeof range !== "object" || range === null) throw invalidArgType("range", "of type object", range);
-      if (range.offset !== undefined) offset = checkInteger("range.offset", range.offset, 0, this.length);
-      const rest = this.length - offset;
-      if (range.length !== undefined) length = checkInteger("range.length", range.length, 0, rest);
-      else length = rest;
-    }
+    const offset = userOffset === undefined ? 0 : checkIndex("range.offset", userOffset, state.length);
+    const rest = state.length - offset;
+    const length = userLength === undefined ? rest : checkIndex("range.length", userLength, rest);
     const start = state.delta + offset;
     const pageSize = state.backend.pageSize;
     const aligned = start - (start % pageSize);
     return [aligned, length === 0 ? 0 : start + length - aligned];
   }
 
-  /** Writes changed bytes of the range back to the file and waits until they are stored. No-op for COPY and ANON. */
+  /**
+   * Writes changed bytes of the range back to the file and waits until they
+   * are stored. No-op for COPY, RDONLY and ANON maps.
+   *
+   * @throws `ERR_MMAP_UNMAPPED` after `unmap()`; `ERR_MMAP_DETACHED` after the
+   * memory moved to another buffer; `ERR_MMAP_FAULT` after a page of the file
+   * failed; a system error (`code`, `errno`, `syscall: "msync"`).
+   */
   flush(range?: Range): void {
     const [offset, length] = this.#pages("flush", range);
     if (length > 0 && this.#writesBack) this.#state.backend.flush(this.#state.handle, offset, length);
   }
 
-  /** Like {@link MMap.flush}, but off the JavaScript thread where the backend can; resolves when stored. */
+  /**
+   * Like {@link MMap.flush}, but off the JavaScript thread where the backend
+   * can; resolves when stored. `unmap()` may be called while it is pending:
+   * the map reads length 0 at once, and is released when the flush is done.
+   */
   async flushAsync(range?: Range): Promise<void> {
     const [offset, length] = this.#pages("flushAsync", range);
-    if (length > 0 && this.#writesBack) await this.#state.backend.flushAsync(this.#state.handle, offset, length);
+    if (length === 0 || !this.#writesBack) return;
+    const s = this.#state;
+    s.pending++;
+    try {
+      await s.backend.flushAsync(s.handle, offset, length);
+    } finally {
+      s.pending--;
+      if (s.pending === 0 && s.finishMoved !== undefined) {
+        const moved = s.finishMoved;
+        s.finishMoved = undefined;
+        try {
+          finish(s, moved);
+        } catch {
+          // unmap() has returned: nobody is left to tell. The backend keeps the range.
+        }
+      }
+    }
   }
 
   /** Pins the map's pages in RAM (mlock / VirtualLock). */
@@ -189,7 +240,6 @@ export class MMap extends Uint8Array {
    * hint; it never changes the contents.
    */
   advise(advice: Advice, range?: Range): void {
-    this.#live("advise");
     if (typeof advice !== "string") throw invalidArgType("advice", "of type string", advice);
     if (!advices.includes(advice)) throw invalidArgValue("advice", advice, `must be one of ${advices.join(", ")}`);
     const [offset, length] = this.#pages("advise", range);
@@ -204,14 +254,14 @@ export class MMap extends Uint8Array {
    * Backends whose `enforcesProtection` capability is false only record it.
    */
   protect(prot: number): void {
-    this.#live("protect");
     if (typeof prot !== "number") throw invalidArgType("prot", "of type number", prot);
-    const base = prot & ~EXEC;
-    if (!Number.isInteger(prot) || prot < 0 || (base !== RDONLY && base !== RDWR)) {
+    if (prot !== RDONLY && prot !== RDWR && prot !== (RDONLY | EXEC) && prot !== (RDWR | EXEC)) {
       throw invalidArgValue("prot", prot, "must be RDONLY or RDWR, optionally with EXEC");
     }
     const [offset, length] = this.#pages("protect", undefined);
-    if (length > 0) this.#state.backend.protect(this.#state.handle, offset, length, base === RDWR, (prot & EXEC) !== 0);
+    const writable = (prot & RDWR) !== 0;
+    if (length > 0) this.#state.backend.protect(this.#state.handle, offset, length, writable, (prot & EXEC) !== 0);
+    if (this.#state.backend.capabilities.enforcesProtection) this.#pagesWritable = writable;
   }
 
   /** One byte per page of the map, 1 where the page is in RAM (like mincore). */
@@ -232,16 +282,38 @@ export class MMap extends Uint8Array {
   /**
    * Releases the mapping (RDWR changes reach the file) and detaches its
    * memory: the map and every view on it read as length 0. Calling it again
-   * does nothing.
+   * does nothing. While a `flushAsync` is pending the release waits for it.
+   *
+   * A view that still points at the memory elsewhere (its buffer was moved
+   * with `transfer()`, or work on the thread pool such as `crypto.randomFill`
+   * still runs on it) reads zeros from now on and its writes go nowhere; the
+   * address range is given back once nothing can point at it.
+   *
+   * @throws `ERR_MMAP_DETACHED` (after unmapping) where the fallback could not
+   * write back a map whose memory had moved; `ERR_MMAP_FAULT` (after
+   * unmapping) where a page of the file had failed; a system error, with the
+   * map left as it was, where the system refused.
    */
   unmap(): void {
-    const state = this.#state;
-    if (state.unmapped) return;
-    if (state.handle === undefined) detachPlain(state.buffer);
-    else state.backend.unmap(state.handle, state.buffer);
-    state.unmapped = true;
-    registry.unregister(state);
-    if (state.fd !== undefined) closeSync(state.fd);
+    const s = this.#state;
+    if (s.unmapped) return;
+    if (s.handle === undefined) {
+      detachPlain(s.buffer);
+      s.unmapped = true;
+      return;
+    }
+    const moved = s.buffer.byteLength === 0;
+    const fault = this.#fault();
+    if (s.pending > 0) {
+      if (!moved) s.backend.detach(s.handle, s.buffer);
+      s.finishMoved = moved;
+      s.unmapped = true;
+    } else {
+      finish(s, moved);
+      s.unmapped = true;
+    }
+    if (moved && this.#writesBack && !s.backend.capabilities.sharesPageCache) throw lostChangesError();
+    if (fault) throw fault;
   }
 
   /** The same as {@link MMap.unmap}, so that `using m = map(...)` unmaps at the end of the block. */
@@ -255,8 +327,9 @@ export function isShared(prot: number): boolean {
   return (prot & ~EXEC) === RDWR;
 }
 
+const validProts: readonly number[] = [RDONLY, RDWR, COPY, RDONLY | EXEC, RDWR | EXEC, COPY | EXEC];
+
 /** Whether `prot` is one of RDONLY, RDWR, COPY, maybe with EXEC. */
 export function isValidProt(prot: number): boolean {
-  const base = prot & ~EXEC;
-  return Number.isInteger(prot) && prot >= 0 && (base === RDONLY || base === RDWR || base === COPY);
+  return validProts.includes(prot);
 }

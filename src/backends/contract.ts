@@ -9,7 +9,10 @@
  * - ranges passed to `flush`, `lock`, ... start on a page boundary, lie
  *   inside the mapping, are relative to the start of the mapping (its
  *   `buffer`), and have length > 0 (not always a page multiple);
- * - a handle is never used after `unmap` returned.
+ * - no call but `unmap` is made after the mapping's buffer was moved
+ *   (transfer, a BYOB read) or after `unmap`; no `unmap` while a
+ *   `flushAsync` is pending (the API waits for it);
+ * - a handle is never used after `unmap` returned, but for `release`.
  *
  * A backend reports failures only with `systemError` / `win32Error` from
  * `src/api/errors.ts`, never with anything else.
@@ -96,18 +99,29 @@ export interface Backend<H = unknown> {
   readonly allocationGranularity: number;
   readonly capabilities: Capabilities;
   /**
+   * Counters the API reads without a call, where the backend keeps them:
+   * `[0]` grows with every memory fault the backend handled (a truncated
+   * file, a failed write-back), `[1]` is the number of the process's live
+   * mappings (not yet unmapped or released).
+   */
+  readonly counters?: Int32Array;
+  /**
    * Optional fast path for the API's size check: the size of the file behind
    * `fd` if it is a regular file, else -1. Without it the API uses `fstatSync`.
    */
   fileSize?(fd: number): number;
+  /**
+   * Allocates the file's blocks for `[offset, offset + length)` and extends
+   * the file to its end, so that writes through a map cannot meet a full disk
+   * later. Throws the shared error (`ENOSPC`); `EOPNOTSUPP` where the file
+   * system cannot (the API then only extends the file).
+   */
+  reserve(fd: number, offset: number, length: number): void;
   /** Maps a region. Throws the shared system error (for example EACCES from mmap). */
   map(request: MapRequest): Mapping<H>;
   /** Writes dirty pages of the range to the file and waits for the device (msync MS_SYNC). */
   flush(handle: H, offset: number, length: number): void;
-  /**
-   * The same as `flush`, off the JavaScript thread where the backend can.
-   * `unmap` may be called while this is pending: the backend must stay memory-safe.
-   */
+  /** The same as `flush`, off the JavaScript thread where the backend can. */
   flushAsync(handle: H, offset: number, length: number): Promise<void>;
   lock(handle: H, offset: number, length: number): void;
   unlock(handle: H, offset: number, length: number): void;
@@ -116,14 +130,48 @@ export interface Backend<H = unknown> {
   protect(handle: H, offset: number, length: number, writable: boolean, exec: boolean): void;
   /** One byte per page of the range; bit 0 set where the page is resident. */
   residency(handle: H, offset: number, length: number): Uint8Array;
-  /** Releases the mapping and detaches `buffer`. Called at most once per mapping. */
-  unmap(handle: H, buffer: ArrayBuffer): void;
   /**
-   * Releases a mapping whose buffer was garbage-collected without `unmap`.
-   * Backends whose buffers release themselves (a native finalizer, or plain
+   * The file offset of the first page of the mapping that faulted (the file
+   * shrank under it, or a write-back failed), or -1. Only asked after
+   * `counters[0]` changed.
+   */
+  faultAt?(handle: H): number;
+  /**
+   * `unmap()` while a `flushAsync` is still running: write back what must be
+   * written, then detach `buffer`. `unmap` follows once no flush is pending.
+   * Throws (leaving the map as it was) only before anything changed.
+   */
+  detach(handle: H, buffer: ArrayBuffer): void;
+  /**
+   * Unmaps: writes back what must be written, detaches `buffer` unless it is
+   * already detached (by `detach`, or because `moved`: its memory was moved
+   * to another ArrayBuffer by `transfer()`, a BYOB read or `postMessage`),
+   * and makes the memory harmless in place: no view that may still point at
+   * it (a moved buffer, a raw pointer held by work on the thread pool) can
+   * ever touch the file or someone else's memory. Called once, when no
+   * `flushAsync` of the mapping is pending. Throws (leaving the map as it
+   * was) only before anything changed.
+   *
+   * Returns true when the backend keeps the address range and wants
+   * `release(handle)` once `buffer` has been garbage-collected.
+   */
+  unmap(handle: H, buffer: ArrayBuffer, moved: boolean): boolean;
+  /**
+   * Gives back what a mapping holds once nothing can point at its memory:
+   * after `buffer` was collected following `unmap` (when it returned true),
+   * or for a map dropped without `unmap` whose buffer was not moved while
+   * the `MMap` lived.
+   * Backends whose buffers release themselves (a native finalizer, plain
    * JavaScript memory) leave this out.
    */
   release?(handle: H): void;
+  /**
+   * A map was collected without `unmap` after its memory had moved to another
+   * buffer, which may use it for as long as it lives, and nothing reports
+   * when that ends: give back what can be given back without touching the
+   * memory (the range stays mapped for good). Where absent, `release` is called.
+   */
+  abandon?(handle: H): void;
 }
 
 /** A module under `src/backends/<name>` exports one of these; it loads nothing until called. */

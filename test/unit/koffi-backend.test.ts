@@ -1,20 +1,19 @@
 /**
- * The koffi backend's own bookkeeping: unmap with and without a detach,
- * release after collection, and both waiting for flushes still running on a
- * worker thread. The conformance suite covers the rest through the API.
+ * The koffi backend's own bookkeeping: unmap with and without a detach, with
+ * a moved buffer, and release. The conformance suite covers the rest through
+ * the API (which also makes unmap wait for pending flushes).
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { addonDetach } from "../../src/backends/addon.js";
 import type { Backend, MapRequest } from "../../src/backends/contract.js";
-import { createBackend, type Handle, type Koffi, load, type System } from "../../src/backends/koffi/index.js";
+import { createBackend, load } from "../../src/backends/koffi/index.js";
 import { posixSystem } from "../../src/backends/koffi/posix.js";
+import type { Handle, Koffi, System } from "../../src/backends/koffi/types.js";
 import { windowsSystem } from "../../src/backends/koffi/windows.js";
-import { loadDetach } from "../../src/backends/native/index.js";
 import { describe, test } from "../harness.js";
 
 let koffi: Koffi | undefined;
@@ -29,11 +28,10 @@ const posixReason = reason ?? (windows ? "Windows cannot replace a view in place
 const systemLayer = (): System => (windows ? windowsSystem : posixSystem)(koffi as Koffi);
 const linux = process.platform === "linux";
 
-/** A system layer that logs release/zero and holds back flushAsync completions until `finish()`. */
+/** A system layer that logs release and zero. */
 function spy() {
   const sys = systemLayer();
   const log: string[] = [];
-  const held: (() => void)[] = [];
   const spied: System = {
     ...sys,
     release(h) {
@@ -44,24 +42,15 @@ function spy() {
       log.push("zero");
       sys.zero?.(h);
     },
-    flushAsync(h, offset, length, done) {
-      sys.flushAsync(h, offset, length, (error) => held.push(() => done(error)));
-    },
   };
-  const settled = async (): Promise<void> => {
-    while (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
-  };
-  const finish = (): void => {
-    for (const f of held.splice(0)) f();
-  };
-  return { sys: spied, log, settled, finish };
+  return { sys: spied, log };
 }
 
 const detachByTransfer = (ArrayBuffer.prototype as { transfer?: (n: number) => ArrayBuffer }).transfer
   ? (buffer: ArrayBuffer) => void (buffer as unknown as { transfer(n: number): ArrayBuffer }).transfer(0)
   : undefined;
 /** A way to detach koffi's buffers here: transfer(0), else the native addon's helper (Node 20). */
-const detachHere = detachByTransfer ?? loadDetach();
+const detachHere = detachByTransfer ?? addonDetach();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "koffi-backend-"));
 process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -85,17 +74,6 @@ function mapShared(backend: Backend<Handle>, file: string, length: number) {
 
 /** Whether /proc/self/maps lists `file` (Linux). */
 const mapped = (file: string): boolean => fs.readFileSync("/proc/self/maps", "utf8").includes(file);
-
-/** A full garbage collection: `gc` where exposed, `Bun.gc`, else V8's flag turned on at run time. */
-function collect(): void {
-  const bun = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun;
-  if (bun) bun.gc(true);
-  else if (typeof globalThis.gc === "function") globalThis.gc();
-  else {
-    setFlagsFromString("--expose-gc");
-    (runInNewContext("gc") as () => void)();
-  }
-}
 
 describe("koffi backend", () => {
   test.unless(reason, "load() returns the koffi backend with real capabilities", () => {
@@ -123,104 +101,68 @@ describe("koffi backend", () => {
     const m = mapShared(backend, file, 8192);
     const bytes = new Uint8Array(m.buffer);
     bytes[0] = 0x42;
-    backend.unmap(m.handle, m.buffer);
+    assert.equal(backend.counters?.[1], 1, "one live mapping");
+    assert.equal(backend.unmap(m.handle, m.buffer, false), true, "released after the buffer is collected");
+    assert.equal(backend.counters?.[1], 0, "no longer live");
     assert.deepEqual(log, ["zero"]);
     assert.equal(bytes.length, 8192);
     assert.ok(
       bytes.every((b) => b === 0),
       "views read zeros",
     );
-    bytes[1] = 1; // and writes land in the placeholder, not in the file
+    bytes[1] = 1; // and writes land in the zero pages, not in the file
     assert.equal(fs.readFileSync(file)[0], 0x42);
     assert.equal(fs.readFileSync(file)[1], 0x41);
     if (linux) assert.equal(mapped(file), false, "the file is no longer mapped");
+    backend.release?.(m.handle);
+    backend.release?.(m.handle);
+    assert.deepEqual(log, ["zero", "release"], "released once");
   });
-
-  test.unless(posixReason, "the zero pages are given back once the buffer is collected", async () => {
-    const { sys, log } = spy();
-    const backend = createBackend(koffi as Koffi, sys, undefined);
-    (() => {
-      const m = backend.map({
-        fd: -1,
-        offset: 0,
-        length: 4096,
-        shared: false,
-        writable: true,
-        exec: false,
-        anon: true,
-      });
-      backend.unmap(m.handle, m.buffer);
-    })();
-    for (let i = 0; i < 20 && !log.includes("release"); i++) {
-      collect();
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.deepEqual(log, ["zero", "release"]);
-  });
-
-  test.unless(
-    posixReason,
-    "unmap without a detach waits for a pending flushAsync before replacing the pages",
-    async () => {
-      const { sys, log, settled, finish } = spy();
-      const backend = createBackend(koffi as Koffi, sys, undefined);
-      const file = tempFile(4096);
-      const m = mapShared(backend, file, 4096);
-      const bytes = new Uint8Array(m.buffer);
-      bytes[0] = 0x43;
-      const flushed = backend.flushAsync(m.handle, 0, 4096);
-      await settled();
-      backend.unmap(m.handle, m.buffer);
-      assert.deepEqual(log, [], "nothing happens while msync runs");
-      assert.equal(bytes[0], 0x43);
-      finish();
-      await flushed;
-      assert.deepEqual(log, ["zero"]);
-      assert.equal(bytes[0], 0);
-      assert.equal(fs.readFileSync(file)[0], 0x43);
-    },
-  );
 
   test.unless(
     reason ?? (detachHere ? undefined : "neither ArrayBuffer.prototype.transfer nor the native addon's detach is here"),
-    "unmap with a detach detaches at once and munmaps after a pending flushAsync",
-    async () => {
-      const { sys, log, settled, finish } = spy();
+    "unmap with a detach zeroes the pages, detaches at once and keeps the range until release",
+    () => {
+      const { sys, log } = spy();
       const backend = createBackend(koffi as Koffi, sys, detachHere);
       assert.equal(backend.capabilities.detachesOnUnmap, true);
       const file = tempFile(4096);
       const m = mapShared(backend, file, 4096);
       const bytes = new Uint8Array(m.buffer);
       bytes[0] = 0x44;
-      const flushed = backend.flushAsync(m.handle, 0, 4096);
-      await settled();
-      backend.unmap(m.handle, m.buffer);
+      assert.equal(backend.unmap(m.handle, m.buffer, false), true);
       assert.equal(bytes.length, 0);
       assert.equal(m.buffer.byteLength, 0);
-      assert.deepEqual(log, []);
-      finish();
-      await flushed;
-      assert.deepEqual(log, ["release"]);
+      assert.deepEqual(log, windows ? [] : ["zero"]);
       assert.equal(fs.readFileSync(file)[0], 0x44);
       if (linux) assert.equal(mapped(file), false);
+      backend.release?.(m.handle);
+      assert.deepEqual(log, windows ? ["release"] : ["zero", "release"]);
     },
   );
 
-  test.unless(reason, "release after collection waits for a pending flushAsync too", async () => {
-    const { sys, log, settled, finish } = spy();
-    const backend = createBackend(koffi as Koffi, sys, undefined);
-    const file = tempFile(4096);
-    const m = mapShared(backend, file, 4096);
-    const flushed = backend.flushAsync(m.handle, 0, 4096);
-    await settled();
-    backend.release?.(m.handle);
-    assert.deepEqual(log, []);
-    finish();
-    await flushed;
-    assert.deepEqual(log, ["release"]);
-    backend.release?.(m.handle);
-    assert.deepEqual(log, ["release"], "released once");
-  });
+  test.unless(
+    posixReason ??
+      (detachByTransfer ? undefined : "moving a buffer's memory needs ArrayBuffer.prototype.transfer (Node >= 21)"),
+    "a moved buffer reads zeros after unmap, and its range is kept for good",
+    () => {
+      const { sys, log } = spy();
+      const backend = createBackend(koffi as Koffi, sys, detachHere);
+      const file = tempFile(4096);
+      const m = mapShared(backend, file, 4096);
+      const moved = new Uint8Array((m.buffer as unknown as { transfer(): ArrayBuffer }).transfer());
+      assert.equal(moved[0], 0x41, "the memory moved with its contents");
+      assert.equal(backend.unmap(m.handle, m.buffer, true), false, "no release: the moved buffer may live on");
+      assert.deepEqual(log, ["zero"]);
+      assert.equal(moved.length, 4096);
+      assert.ok(
+        moved.every((b) => b === 0),
+        "the moved view reads zeros",
+      );
+      moved[0] = 9;
+      assert.equal(fs.readFileSync(file)[0], 0x41, "its writes go nowhere");
+    },
+  );
 
   test.unless(reason, "flushAsync reports the worker thread's error as the shared error", async () => {
     const backend = createBackend(koffi as Koffi, systemLayer(), undefined);
@@ -230,5 +172,6 @@ describe("koffi backend", () => {
     const expected = windows ? { code: "EINVAL", syscall: "FlushViewOfFile" } : { code: "ENOMEM", syscall: "msync" };
     await assert.rejects(backend.flushAsync(m.handle, 1 << 30, 4096), expected);
     backend.release?.(m.handle);
+    assert.equal(backend.counters?.[1], 0);
   });
 });

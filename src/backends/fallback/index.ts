@@ -8,12 +8,13 @@
  *   writes, then fdatasync, so what flush() reports written is on the device;
  *   flushAsync writes the same way and waits for the device off the
  *   JavaScript thread;
- * - unmap flushes RDWR regions, then detaches;
+ * - unmap flushes RDWR regions, then detaches (the API calls it only once no
+ *   flushAsync is pending, so the descriptor can be closed then);
  * - lock, unlock, advise and protect succeed as no-ops; residency reports
  *   every page resident.
  */
 import * as fs from "node:fs";
-import { detachPlain } from "../../api/buffers.js";
+import { detachPlain, isDetached } from "../../api/buffers.js";
 import { fromNodeError, systemError } from "../../api/errors.js";
 import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
 import { forEachChange } from "./changes.js";
@@ -31,8 +32,6 @@ interface Handle {
   /** The file behind the caller's descriptor, to refuse writing if it was closed and reused. */
   readonly identity?: fs.BigIntStats;
   readonly fileOffset: number;
-  /** fdatasync calls under way on `fd`; an own descriptor is closed only after the last one. */
-  pending: number;
   released: boolean;
 }
 
@@ -115,14 +114,10 @@ async function flushAsync(handle: Handle, offset: number, length: number): Promi
   if (!handle.known) return;
   if (!handle.ownFd) return flush(handle, offset, length);
   writeChanges(handle, handle.known, offset, length);
-  handle.pending++;
   try {
     await new Promise<void>((resolve, reject) => fs.fdatasync(handle.fd, (err) => (err ? reject(err) : resolve())));
   } catch (error) {
     throw fromNodeError(error, "msync");
-  } finally {
-    handle.pending--;
-    if (handle.released) closeIfIdle(handle);
   }
 }
 
@@ -163,28 +158,53 @@ function map(request: MapRequest): Mapping<Handle> {
     ownFd,
     identity,
     fileOffset: request.offset,
-    pending: 0,
     released: false,
   };
   return { buffer, handle };
 }
 
-function closeIfIdle(handle: Handle): void {
-  if (handle.ownFd && handle.pending === 0) fs.closeSync(handle.fd);
-}
-
 function release(handle: Handle): void {
+  if (handle.released) return;
   handle.released = true;
-  closeIfIdle(handle);
+  if (handle.ownFd) fs.closeSync(handle.fd);
 }
 
-function unmap(handle: Handle, buffer: ArrayBuffer): void {
-  // Write back first: if that fails, the map stays as it was and the error reaches the caller.
+/** Writes the whole region back (if flushing fails, nothing changes and the error reaches the caller), then detaches. */
+function detach(handle: Handle, buffer: ArrayBuffer): void {
   flush(handle, 0, buffer.byteLength);
-  // Drop the copy now: a pending flushAsync only waits for the device.
+  // Drop the copy now: nothing is left to compare with.
   handle.known = undefined;
   detachPlain(buffer);
+}
+
+/** A moved buffer cannot be written back; the API reports that. */
+function unmap(handle: Handle, buffer: ArrayBuffer, moved: boolean): boolean {
+  if (!moved && !isDetached(buffer)) detach(handle, buffer);
+  handle.known = undefined;
   release(handle);
+  return false;
+}
+
+/**
+ * Extends the file to `offset + length`, writing zeros past its end: the
+ * file system allocates them now, so a full disk is ENOSPC here. (Holes
+ * before the end stay holes: the fallback writes with write(), which reports
+ * a full disk as an error, never as a fault.)
+ */
+function reserve(fd: number, offset: number, length: number): void {
+  const end = offset + length;
+  let size: number;
+  try {
+    size = fs.fstatSync(fd).size;
+  } catch (error) {
+    throw fromNodeError(error, "fstat");
+  }
+  const zeros = Buffer.alloc(Math.min(1 << 20, Math.max(0, end - size)));
+  try {
+    for (let at = size; at < end; ) at += fs.writeSync(fd, zeros, 0, Math.min(zeros.length, end - at), at);
+  } catch (error) {
+    throw fromNodeError(error, "posix_fallocate");
+  }
 }
 
 const noop = (): void => {};
@@ -203,6 +223,8 @@ export const load: BackendLoader = (): Backend<Handle> => ({
   advise: noop,
   protect: noop,
   residency: (_handle, _offset, length) => new Uint8Array(Math.ceil(length / 4096)).fill(1),
+  reserve,
+  detach,
   unmap,
   release,
 });

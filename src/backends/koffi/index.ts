@@ -5,93 +5,40 @@
  * one table of constants per OS.
  *
  * koffi's views (`koffi.view`) are external ArrayBuffers without a
- * finalizer, so this backend releases mappings that were dropped without
- * `unmap()` through the API's FinalizationRegistry (`release`). `unmap()`
- * detaches the buffer with `ArrayBuffer.prototype.transfer(0)` or the native
- * addon's detach helper. Where neither exists (Node 20 without the addon) it
- * cannot detach: on POSIX it replaces the file's pages with anonymous zero
- * pages at the same address (MAP_FIXED), so old views read zeros and never
- * fault, and gives the address range back once the buffer is collected
- * (`capabilities.detachesOnUnmap` is then false, decided at load time).
- * Windows cannot replace a view in place, so there the backend does not load
- * without a way to detach, and selection moves on.
+ * finalizer: nothing says when their memory is no longer used. So:
+ * - `unmap()` replaces the file's pages with anonymous zero pages at the same
+ *   address (MAP_FIXED) and detaches the buffer (`transfer(0)`, or the native
+ *   addon's helper); the range is given back once the buffer object is
+ *   collected (the API's FinalizationRegistry calls `release`): work on the
+ *   thread pool that still holds a raw pointer holds that object too.
+ * - If the memory had been moved to another buffer (`transfer()`, a BYOB
+ *   read), that buffer may use it for as long as it lives, and nothing
+ *   reports its end: after `unmap()` the zero pages stay reserved for good;
+ *   a map collected without `unmap()` stays mapped for good, so the moved
+ *   buffer keeps working (address space, not memory).
+ * - Where the buffer cannot be detached (Node 20 without the addon) views
+ *   keep their length and read zeros (`detachesOnUnmap: false`).
+ * - Windows cannot replace a view in place without placeholders: the view
+ *   stays mapped until it is released, so a write through a moved view can
+ *   still reach the file until then. Without a way to detach, the backend
+ *   does not load there, and selection moves on.
  *
  * @module
  */
 import { createRequire } from "node:module";
-import { systemError } from "../../api/errors.js";
-import type { Advice, Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
-import { loadDetach } from "../native/index.js";
+import { busyError, systemError } from "../../api/errors.js";
+import { addonDetach } from "../addon.js";
+import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
 import { posixSystem } from "./posix.js";
+import type { Detach, Handle, Koffi, System } from "./types.js";
 import { windowsSystem } from "./windows.js";
-
-/** The koffi module, as `require("koffi")` returns it. */
-export type Koffi = typeof import("koffi");
-
-/** Nothing to do when the last pending flush completes. */
-export const NONE = 0;
-/** Replace the pages with zero pages (unmap without detach) when the last pending flush completes. */
-export const ZERO = 1;
-/** Release the mapping when the last pending flush completes. */
-export const RELEASE = 2;
-
-/** The backend's state of one mapping. It never references the mapping's buffer. */
-export interface Handle {
-  /** Address of the first mapped byte. */
-  readonly addr: bigint;
-  /** Mapped bytes. */
-  readonly length: number;
-  /** Writes reach a file, so flushing has work to do. */
-  readonly shared: boolean;
-  /** A private (copy-on-write) file mapping. */
-  readonly copy: boolean;
-  /** Windows: a duplicate of the file's handle, for FlushFileBuffers; else null. */
-  readonly file: bigint | null;
-  /** `flushAsync` calls still running on a worker thread. */
-  pending: number;
-  /** What to do once `pending` drops to 0: NONE, ZERO or RELEASE. */
-  after: number;
-  /** The address range has been given back to the system. */
-  released: boolean;
-}
-
-/** The system calls of one OS family, bound once by `posix.ts` or `windows.ts`. Failures throw the shared errors. */
-export interface System {
-  readonly pageSize: number;
-  readonly allocationGranularity: number;
-  /** `residency` reports what is really in RAM. */
-  readonly reportsResidency: boolean;
-  /** The contract's optional fast size check; without it the API uses `fstatSync`. */
-  readonly fileSize?: (fd: number) => number;
-  map(request: MapRequest): Handle;
-  /** Gives the address range back (and closes what the mapping holds). Never throws. */
-  release(handle: Handle): void;
-  /**
-   * Replaces the mapping with anonymous zero pages at the same address, in
-   * one atomic step, so the range stays reserved for old views. Absent where
-   * the OS cannot (Windows); then unmap without a detach keeps the view
-   * mapped until the buffer is collected (`load` refuses that case).
-   */
-  zero?(handle: Handle): void;
-  flush(handle: Handle, offset: number, length: number): void;
-  /** Flushes on a worker thread; `done` runs on the JavaScript thread. */
-  flushAsync(handle: Handle, offset: number, length: number, done: (error: Error | undefined) => void): void;
-  lock(handle: Handle, offset: number, length: number): void;
-  unlock(handle: Handle, offset: number, length: number): void;
-  advise(handle: Handle, offset: number, length: number, advice: Advice): void;
-  protect(handle: Handle, offset: number, length: number, writable: boolean, exec: boolean): void;
-  residency(handle: Handle, offset: number, length: number): Uint8Array;
-}
-
-/** Detaches an ArrayBuffer (every view then reads length 0), or throws. */
-export type Detach = (buffer: ArrayBuffer) => void;
 
 /** Ways to detach an external buffer, best first: `transfer(0)`, then the native addon's helper. */
 function* detachCandidates(): Generator<Detach> {
   const transfer = (ArrayBuffer.prototype as { transfer?: (length?: number) => ArrayBuffer }).transfer;
   // transfer(0), not transfer(): without a length it would move the memory into a new buffer.
   if (typeof transfer === "function") yield (buffer) => void transfer.call(buffer, 0);
-  const native = loadDetach();
+  const native = addonDetach();
   if (native) yield native;
 }
 
@@ -142,42 +89,31 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
     flushesOffThread: true,
     needsDescriptor: false,
   });
-
-  const apply = (h: Handle, what: number): void => {
-    if (h.released) return;
-    if (what === RELEASE) {
-      h.released = true;
-      sys.release(h);
-    } else if (what === ZERO) {
-      try {
-        sys.zero?.(h);
-      } catch {
-        // The file stays mapped; the views stay valid. It is released after collection.
-      }
+  // [faults handled (never: no signal handler can run FFI code), live mappings].
+  const counters = new Int32Array(2);
+  const retire = (h: Handle): void => {
+    if (h.live) counters[1] = (counters[1] as number) - 1;
+    h.live = false;
+  };
+  // Where the runtime can detach koffi's buffers it can still refuse one that
+  // native code is working on (Bun pins those): then nothing changes, EBUSY.
+  const detachNow = (buffer: ArrayBuffer): void => {
+    if (!detach || buffer.byteLength === 0) return;
+    try {
+      detach(buffer);
+    } catch {
+      throw busyError("ArrayBuffer.prototype.transfer");
     }
   };
-  // Whatever gives the memory back waits for flushes running on worker threads.
-  const request = (h: Handle, what: number): void => {
-    if (h.pending > 0) h.after = Math.max(h.after, what);
-    else apply(h, what);
-  };
-  const settle = (h: Handle): void => {
-    h.pending--;
-    if (h.pending === 0 && h.after !== NONE) {
-      const what = h.after;
-      h.after = NONE;
-      apply(h, what);
-    }
-  };
-  // Mappings unmapped without a detach: released once no view can reach them.
-  const undetached = new FinalizationRegistry<Handle>((h) => request(h, RELEASE));
 
   return {
     name: "koffi",
     pageSize: sys.pageSize,
     allocationGranularity: sys.allocationGranularity,
     capabilities,
+    counters,
     fileSize: sys.fileSize,
+    reserve: (fd, offset, length) => sys.reserve(fd, offset, length),
     map(req: MapRequest): Mapping<Handle> {
       const handle = sys.map(req);
       let buffer: ArrayBuffer;
@@ -187,6 +123,7 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
         sys.release(handle);
         throw systemError("ENOMEM", "mmap");
       }
+      counters[1] = (counters[1] as number) + 1;
       return { buffer, handle };
     },
     flush(h, offset, length) {
@@ -195,12 +132,7 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
     flushAsync(h, offset, length) {
       if (!h.shared) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        h.pending++;
-        const done = (error: Error | undefined): void => {
-          settle(h);
-          if (error) reject(error);
-          else resolve();
-        };
+        const done = (error: Error | undefined): void => (error ? reject(error) : resolve());
         try {
           sys.flushAsync(h, offset, length, done);
         } catch {
@@ -220,24 +152,26 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
     advise: (h, offset, length, advice) => sys.advise(h, offset, length, advice),
     protect: (h, offset, length, writable, exec) => sys.protect(h, offset, length, writable, exec),
     residency: (h, offset, length) => sys.residency(h, offset, length),
-    unmap(h, buffer) {
-      if (detach) {
-        try {
-          detach(buffer);
-        } catch {
-          // Not detachable after all: handled below like a runtime without detach.
-        }
-        if (buffer.byteLength === 0) {
-          request(h, RELEASE);
-          return;
-        }
+    detach: (_h, buffer) => detachNow(buffer),
+    unmap(h, buffer, moved) {
+      if (!moved) detachNow(buffer);
+      retire(h);
+      try {
+        sys.zero?.(h);
+      } catch {
+        // Out of memory: the file stays mapped until the range is released, which is still safe.
       }
-      // Not detached: zero pages at the same address (POSIX), given back after collection.
-      if (h.pending > 0) h.after = Math.max(h.after, ZERO);
-      else sys.zero?.(h);
-      undetached.register(buffer, h);
+      // A moved buffer may use the range for as long as it lives: keep it for good.
+      return !moved;
     },
-    release: (h) => request(h, RELEASE),
+    // The moved buffer keeps reading and writing the file for as long as it lives.
+    abandon: (h) => retire(h),
+    release(h) {
+      if (h.released) return;
+      h.released = true;
+      retire(h);
+      sys.release(h);
+    },
   };
 }
 

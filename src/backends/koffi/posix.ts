@@ -9,9 +9,9 @@ import { systemError } from "../../api/errors.js";
 import type { Advice, MapRequest } from "../contract.js";
 import { darwinTable } from "./darwin.js";
 import { freebsdTable } from "./freebsd.js";
-import { type Handle, type Koffi, NONE, type System } from "./index.js";
 import { linuxTable } from "./linux.js";
 import { bindFileSize } from "./statx.js";
+import type { Handle, Koffi, System } from "./types.js";
 
 /** The constants the backend needs on one POSIX system; each table names the header of each value. */
 export interface PosixTable {
@@ -54,6 +54,8 @@ export function posixTable(platform: string = process.platform, arch: string = p
 }
 
 type Ptr = bigint | null;
+
+const EINTR = 4; // the same number on Linux, macOS and the BSDs
 type Callback<R> = (error: unknown, result: R) => void;
 /** A bound C function, callable synchronously or on koffi's worker threads. */
 type Fn<A extends unknown[], R> = ((...args: A) => R) & { async: (...args: [...A, Callback<R>]) => void };
@@ -71,6 +73,8 @@ export interface PosixCalls {
   readonly posix_madvise: Fn<[Ptr, number, number], number>;
   readonly mincore: Fn<[Ptr, number, Uint8Array], number>;
   readonly sysconf: Fn<[number], number>;
+  /** Returns the error number itself (0 on success); undefined where the C library has none (macOS). */
+  readonly posix_fallocate?: Fn<[number, number, number], number>;
   /** The value `mmap` returns on failure: a pointer with every bit set. */
   readonly MAP_FAILED: bigint;
   /** Linux: the size check through `statx` (see `statx.ts`); elsewhere undefined. */
@@ -104,6 +108,15 @@ export function bindPosix(koffi: Koffi, table: PosixTable): PosixCalls {
     }
   }
   mmap ??= lib.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)");
+  // The same for posix_fallocate's off_t arguments.
+  let posix_fallocate: PosixCalls["posix_fallocate"];
+  for (const name of pointerBits === 32 ? ["posix_fallocate64", "posix_fallocate"] : ["posix_fallocate"]) {
+    try {
+      posix_fallocate ??= lib.func(`int ${name}(int fd, int64_t offset, int64_t length)`);
+    } catch {
+      // not in this C library
+    }
+  }
   return {
     mmap,
     munmap: lib.func("int munmap(void *addr, size_t length)"),
@@ -114,6 +127,7 @@ export function bindPosix(koffi: Koffi, table: PosixTable): PosixCalls {
     posix_madvise: lib.func("int posix_madvise(void *addr, size_t length, int advice)"),
     mincore: lib.func("int mincore(void *addr, size_t length, void *vec)"),
     sysconf: lib.func("long sysconf(int name)"),
+    posix_fallocate,
     MAP_FAILED: (1n << BigInt(pointerBits)) - 1n,
     fileSize: process.platform === "linux" ? bindFileSize(koffi, lib) : undefined,
   };
@@ -158,7 +172,7 @@ export function posixSystem(koffi: Koffi): System {
       if (addr === MAP_FAILED || addr === null) throw fail("mmap");
       const shared = req.shared && !req.anon;
       const copy = !req.shared && !req.anon;
-      return { addr, length: req.length, shared, copy, file: null, pending: 0, after: NONE, released: false };
+      return { addr, length: req.length, shared, copy, file: null, live: true, released: false };
     },
     release(h: Handle): void {
       munmap(h.addr, h.length);
@@ -171,6 +185,13 @@ export function posixSystem(koffi: Koffi): System {
         if (addr !== MAP_FAILED && addr !== null) munmap(addr, h.length);
         throw error;
       }
+    },
+    reserve(fd, offset, length) {
+      if (!c.posix_fallocate) throw systemError("EOPNOTSUPP", "posix_fallocate");
+      let error: number;
+      do error = c.posix_fallocate(fd, offset, length);
+      while (error === EINTR);
+      if (error !== 0) throw systemError(error, "posix_fallocate");
     },
     flush(h, offset, length) {
       check(msync(at(h, offset), length, t.MS_SYNC), "msync");

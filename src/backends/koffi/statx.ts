@@ -6,7 +6,7 @@
  * @module
  */
 import { systemError } from "../../api/errors.js";
-import type { Koffi } from "./index.js";
+import type { Koffi } from "./types.js";
 
 const AT_FDCWD = -100; // linux/fcntl.h
 const AT_EMPTY_PATH = 0x1000; // linux/fcntl.h

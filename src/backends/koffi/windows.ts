@@ -10,7 +10,7 @@
  */
 import { systemError, win32Error } from "../../api/errors.js";
 import type { Advice, MapRequest } from "../contract.js";
-import { type Handle, type Koffi, NONE, type System } from "./index.js";
+import type { Handle, Koffi, System } from "./types.js";
 
 // winnt.h
 const PAGE_READONLY = 0x02;
@@ -222,11 +222,15 @@ export function windowsSystem(koffi: Koffi): System {
         }
         dup = out[0] ?? null;
       }
-      return { addr, length: req.length, shared, copy, file: dup, pending: 0, after: NONE, released: false };
+      return { addr, length: req.length, shared, copy, file: dup, live: true, released: false };
     },
     release(h: Handle): void {
       w.UnmapViewOfFile(h.addr);
       if (h.file !== null) w.CloseHandle(h.file);
+    },
+    reserve() {
+      // Extending a file on NTFS allocates its clusters: the API's ftruncate reports a full disk.
+      throw systemError("EOPNOTSUPP", "SetFileInformationByHandle");
     },
     flush(h, offset, length) {
       check(w.FlushViewOfFile(at(h, offset), length), "FlushViewOfFile");

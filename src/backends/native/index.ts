@@ -1,44 +1,20 @@
 /**
- * The native backend: a small Node-API addon (`native/mmap.cc`) that makes the
+ * The native backend: a small Node-API addon (`native/`) that makes the
  * system calls and hands JavaScript a zero-copy external `ArrayBuffer` over
- * the mapped memory. Loaded with `node-gyp-build` from the package root
- * (`build/Release` after a local build, else `prebuilds/<platform>-<arch>`).
+ * the mapped memory.
+ *
+ * Unmapped maps keep their address range, as zero pages, until their buffer
+ * object is collected (see `native/region.h`); the addon gives the ranges
+ * back when it sees that a collection ran, at the next `map`, or here, after
+ * a collection, when the program has stopped mapping.
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { systemError, win32Error } from "../../api/errors.js";
+import { busyError, systemError, win32Error } from "../../api/errors.js";
+import { type Addon, loadAddon } from "../addon.js";
 import type { Advice, Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
 
-/** The raw addon, as `native/mmap.cc` exports it. Calls return 0 or an error code. */
-interface Addon {
-  /** [handle of the last `map` (or error code of `fileSize`), index into `syscalls` of the last failing call]. */
-  readonly scratch: Float64Array;
-  readonly syscalls: readonly string[];
-  readonly pageSize: number;
-  readonly allocationGranularity: number;
-  /** 0 (napi_ok) if the runtime accepts external ArrayBuffers, else the napi_status. */
-  readonly externalBuffers: number;
-  /** Error codes are Win32 (GetLastError) values rather than errno values. */
-  readonly windows: boolean;
-  /** Missing where the addon cannot stat descriptors (statx refused by a seccomp filter); the API then uses fstatSync. */
-  fileSize?(fd: number): number;
-  map(fd: number, offset: number, length: number, flags: number): ArrayBuffer | number;
-  unmap(handle: number, buffer: ArrayBuffer): number;
-  flush(handle: number, offset: number, length: number): number;
-  flushAsync(handle: number, offset: number, length: number): Promise<void> | number;
-  lock(handle: number, offset: number, length: number): number;
-  unlock(handle: number, offset: number, length: number): number;
-  advise(handle: number, offset: number, length: number, advice: number): number;
-  protect(handle: number, offset: number, length: number, flags: number): number;
-  residency(handle: number, offset: number, length: number, out: Uint8Array): number;
-  detach(buffer: ArrayBuffer): void;
-}
-
-// Bits of the `flags` argument of map/protect (native/mmap.cc `Flags`).
+// Bits of the `flags` argument of map/protect (native/sys.h `Flags`).
 const SHARED = 1;
 const WRITABLE = 2;
 const EXEC = 4;
@@ -59,31 +35,26 @@ const capabilities: Capabilities = Object.freeze({
   needsDescriptor: false,
 });
 
-let addon: Addon | undefined;
 let backend: Backend<number> | undefined;
 
-/** The nearest directory at or above this module whose package.json is portable-mmap's. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: unknown };
-      if (pkg.name === "portable-mmap") return dir;
-    } catch {
-      // no package.json here, or not readable: keep walking up
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("package root of portable-mmap not found");
-    dir = parent;
-  }
-}
-
-function loadAddon(): Addon {
-  if (addon) return addon;
-  const require = createRequire(import.meta.url);
-  const nodeGypBuild = require("node-gyp-build") as (dir: string) => unknown;
-  addon = nodeGypBuild(packageRoot()) as Addon;
-  return addon;
+/**
+ * Sweeps once after each collection while unmapped maps wait for theirs: an
+ * object registered here is collected in the same kind of collection that
+ * collects their buffers.
+ */
+function idleSweeper(a: Addon): () => void {
+  let armed = false;
+  const arm = (): void => {
+    armed = true;
+    sentinels.register({}, undefined);
+  };
+  const sentinels = new FinalizationRegistry<undefined>(() => {
+    armed = false;
+    if (a.sweep() > 0) arm();
+  });
+  return () => {
+    if (!armed) arm();
+  };
 }
 
 function create(a: Addon): Backend<number> {
@@ -94,12 +65,15 @@ function create(a: Addon): Backend<number> {
   const check = (code: number): void => {
     if (code !== 0) throw error(code, scratch[1] as number);
   };
+  const sweepLater = idleSweeper(a);
+  const napiCall = syscalls.indexOf("napi");
 
   return {
     name: "native",
     pageSize: a.pageSize,
     allocationGranularity: a.allocationGranularity,
     capabilities,
+    counters: a.counters,
     fileSize: fileSize
       ? (fd) => {
           const size = fileSize(fd);
@@ -107,6 +81,7 @@ function create(a: Addon): Backend<number> {
           return size;
         }
       : undefined,
+    reserve: (fd, offset, length) => check(a.reserve(fd, offset, length)),
     map(req: MapRequest): Mapping<number> {
       const flags =
         (req.shared ? SHARED : 0) | (req.writable ? WRITABLE : 0) | (req.exec ? EXEC : 0) | (req.anon ? ANON : 0);
@@ -132,7 +107,21 @@ function create(a: Addon): Backend<number> {
       check(a.residency(handle, offset, length, out));
       return out;
     },
-    unmap: (handle, buffer) => check(a.unmap(handle, buffer)),
+    faultAt: (handle) => a.fault(handle),
+    detach(_handle, buffer) {
+      try {
+        a.detach(buffer);
+      } catch {
+        throw busyError("napi_detach_arraybuffer");
+      }
+    },
+    unmap(handle, buffer, moved) {
+      const code = a.unmap(handle, buffer, moved);
+      if (code !== 0 && (scratch[1] as number) === napiCall) throw busyError("napi_detach_arraybuffer");
+      check(code);
+      sweepLater();
+      return false;
+    },
   };
 }
 
@@ -143,12 +132,7 @@ function create(a: Addon): Backend<number> {
  */
 export const load: BackendLoader = () => {
   if (backend) return backend;
-  let a: Addon;
-  try {
-    a = loadAddon();
-  } catch (cause) {
-    throw new Error(`native addon not loadable: ${(cause as Error)?.message ?? cause}`);
-  }
+  const a = loadAddon();
   if (a.externalBuffers !== 0) {
     const why =
       a.externalBuffers === NAPI_NO_EXTERNAL_BUFFERS_ALLOWED
@@ -159,16 +143,3 @@ export const load: BackendLoader = () => {
   backend = create(a);
   return backend;
 };
-
-/**
- * The addon's `napi_detach_arraybuffer` wrapper, for runtimes without
- * `ArrayBuffer.prototype.transfer` (Node 20); `undefined` when the addon
- * cannot be loaded. It throws a `TypeError` if the buffer cannot be detached.
- */
-export function loadDetach(): ((buffer: ArrayBuffer) => void) | undefined {
-  try {
-    return loadAddon().detach;
-  } catch {
-    return undefined;
-  }
-}

@@ -1,0 +1,77 @@
+// The lifetime rules of region.h.
+#include "region.h"
+
+#include "table.h"
+
+namespace pmm {
+
+bool finalizers_deferred = true;
+
+namespace {
+
+// Retired address space is reported to the garbage collector only beyond
+// this much: below it a synchronous map/unmap loop costs no collections, and
+// the reservations are zero pages that use no memory.
+constexpr int64_t kUnreportedRetired = int64_t{1} << 30;
+
+bool MayRelease(const Region* r) {
+  if (r->released || r->jobs != 0) return false;
+  if (!r->retired) return !r->store_alive;
+  if (!r->buffer_dead) return false;
+  // A buffer that was not moved had its memory freed when unmap() detached
+  // it; a runtime that defers the finalizer only says so later.
+  return !r->store_alive || (finalizers_deferred && !r->moved);
+}
+
+void Unlink(Region* r) {
+  if (r->env == nullptr) return;
+  if (r->prev != nullptr) r->prev->next = r->next;
+  else r->env->regions = r->next;
+  if (r->next != nullptr) r->next->prev = r->prev;
+  r->prev = r->next = nullptr;
+}
+
+}  // namespace
+
+void ReportRetired(Env* e, int64_t delta) {
+  e->retired_bytes += delta;
+  int64_t want = e->retired_bytes > kUnreportedRetired ? e->retired_bytes - kUnreportedRetired : 0;
+  if (want == e->reported_bytes || e->env == nullptr) return;
+  int64_t ignored;
+  if (napi_adjust_external_memory(e->env, want - e->reported_bytes, &ignored) == napi_ok) e->reported_bytes = want;
+}
+
+void Settle(Region* r, napi_env napi) {
+  Env* e = r->env;
+  if (MayRelease(r)) {
+    Release(&r->mapping);
+    table::Remove(r->id);
+    r->released = true;
+    if (r->retired && e != nullptr && napi != nullptr) ReportRetired(e, -static_cast<int64_t>(r->mapping.size));
+  }
+  if (r->released && !r->store_alive && r->jobs == 0) {
+    if (r->buffer != nullptr && napi != nullptr) napi_delete_reference(napi, r->buffer);
+    Unlink(r);
+    delete r;
+  }
+}
+
+size_t Sweep(Env* e) {
+  size_t kept = 0;
+  for (size_t i = 0; i < e->retired_count; i++) {
+    Region* r = e->retired[i];
+    napi_value value = nullptr;
+    if (napi_get_reference_value(e->env, r->buffer, &value) != napi_ok || value != nullptr) {
+      e->retired[kept++] = r;
+      continue;
+    }
+    napi_delete_reference(e->env, r->buffer);
+    r->buffer = nullptr;
+    r->buffer_dead = true;
+    Settle(r, e->env);
+  }
+  e->retired_count = kept;
+  return kept;
+}
+
+}  // namespace pmm

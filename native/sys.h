@@ -1,0 +1,108 @@
+// The operating system's side of the native backend: one implementation per
+// OS family (sys_posix.cc, sys_windows.cc), no Node-API in here. Every call
+// that can fail returns 0 or an error code (errno, or GetLastError on
+// Windows) and names the failing call in `*sys`.
+#ifndef PORTABLE_MMAP_SYS_H_
+#define PORTABLE_MMAP_SYS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace pmm {
+
+// The calls that can fail, reported to JavaScript by index; names in kSyscalls.
+enum Sys : int {
+  kMmap,
+  kMunmap,
+  kMsync,
+  kMlock,
+  kMunlock,
+  kMadvise,
+  kMprotect,
+  kMincore,
+  kGetOsfhandle,
+  kDuplicateHandle,
+  kCreateFileMapping,
+  kMapViewOfFile,
+  kUnmapViewOfFile,
+  kFlushViewOfFile,
+  kFlushFileBuffers,
+  kVirtualLock,
+  kVirtualUnlock,
+  kVirtualProtect,
+  kPrefetchVirtualMemory,
+  kQueryWorkingSetEx,
+  kNapi,
+  kFstat,
+  kGetFileInformationByHandle,
+  kReOpenFile,
+  kFallocate,
+  kVirtualAlloc,
+  kSysCount
+};
+
+extern const char* const kSyscalls[kSysCount];
+
+// Bits of a map request, as packed by the TypeScript wrapper.
+enum Flags : int32_t { kShared = 1, kWritable = 2, kExec = 4, kAnon = 8 };
+
+// What the OS layer keeps of one mapping.
+struct Mapping {
+  uint8_t* addr;
+  size_t size;
+  int32_t flags;  // Flags of the request
+#ifdef _WIN32
+  void* file;        // our handle of the file, for FlushFileBuffers; nullptr when there is nothing to flush
+  bool placeholder;  // the view sits in a placeholder, so it can be retired in place
+#endif
+};
+
+// What Retire did.
+enum Retired : int {
+  kRetiredInPlace = 0,  // the pages are anonymous zero pages now
+  kKeptMapped = 1,      // the OS cannot replace a view in place here: still the file's pages
+};
+
+size_t PageSize();
+size_t Granularity();
+// The out-of-memory and invalid-argument codes of this OS.
+int NoMemory();
+int Invalid();
+// The code for "in use" (EBUSY, ERROR_BUSY).
+int Busy();
+
+// Maps `length` bytes of `fd` from `offset` (fd and offset ignored for kAnon).
+int Map(int fd, int64_t offset, size_t length, int32_t flags, Mapping* out, Sys* sys);
+
+// Replaces the mapping by zero-filled private pages at the same addresses, in
+// one step, so that the range is never free for someone else to map: a view
+// that still points at it reads zeros and its writes go nowhere. Returns a
+// `Retired` value (>= 0), or -(error code) where the OS refused and nothing changed.
+int Retire(Mapping* m, Sys* sys);
+
+// Gives the address range back (and closes what the mapping holds).
+void Release(Mapping* m);
+
+// Writes the range to the file and waits for the device.
+int Flush(const Mapping& m, uint8_t* addr, size_t length, Sys* sys);
+int Lock(uint8_t* addr, size_t length, Sys* sys);
+int Unlock(uint8_t* addr, size_t length, Sys* sys);
+// advice 0..4: normal, random, sequential, willneed, dontneed (hints that never change contents).
+int Advise(uint8_t* addr, size_t length, int advice, Sys* sys);
+int Protect(const Mapping& m, uint8_t* addr, size_t length, bool writable, bool exec, Sys* sys);
+// One byte per page of the range, bit 0 set where resident.
+int Residency(uint8_t* addr, size_t length, uint8_t* out, Sys* sys);
+
+// The size of the file behind fd if it is a regular file, else -1.
+int FileSize(int fd, double* size, Sys* sys);
+// Whether FileSize works here (a seccomp filter may refuse statx).
+bool FileSizeUsable();
+
+// Allocates the file's blocks for [offset, offset + length), extending the
+// file to offset + length, so that later writes through a map cannot meet a
+// full disk. EOPNOTSUPP (or the OS's equivalent) where the file system cannot.
+int Reserve(int fd, int64_t offset, int64_t length, Sys* sys);
+
+}  // namespace pmm
+
+#endif  // PORTABLE_MMAP_SYS_H_

@@ -1,0 +1,175 @@
+// The native backend's system calls on POSIX systems (Linux, macOS, the BSDs).
+#ifndef _WIN32
+
+#ifndef _FILE_OFFSET_BITS
+#define _FILE_OFFSET_BITS 64
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+static_assert(sizeof(off_t) == 8, "64-bit file offsets are required (_FILE_OFFSET_BITS=64)");
+
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+
+namespace pmm {
+
+namespace {
+
+// Private mappings that need no swap reservation where the OS has the flag.
+#ifdef MAP_NORESERVE
+const int kNoReserve = MAP_NORESERVE;
+#else
+const int kNoReserve = 0;
+#endif
+
+int Prot(bool writable, bool exec) { return PROT_READ | (writable ? PROT_WRITE : 0) | (exec ? PROT_EXEC : 0); }
+
+}  // namespace
+
+size_t PageSize() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
+size_t Granularity() { return PageSize(); }
+int NoMemory() { return ENOMEM; }
+int Invalid() { return EINVAL; }
+int Busy() { return EBUSY; }
+
+int Map(int fd, int64_t offset, size_t length, int32_t flags, Mapping* out, Sys* sys) {
+  bool shared = flags & kShared, anon = flags & kAnon;
+  int mflags = shared ? MAP_SHARED : MAP_PRIVATE;
+  if (anon) {
+    mflags |= MAP_ANONYMOUS;
+    fd = -1;
+    offset = 0;
+  } else if (!shared) {
+    mflags |= kNoReserve;
+  }
+  void* p = mmap(nullptr, length, Prot(flags & kWritable, flags & kExec), mflags, fd, static_cast<off_t>(offset));
+  if (p == MAP_FAILED) {
+    *sys = kMmap;
+    return errno;
+  }
+  *out = Mapping{static_cast<uint8_t*>(p), length, flags};
+  return 0;
+}
+
+int Retire(Mapping* m, Sys* sys) {
+  // MAP_FIXED replaces the old pages in one step: the range is never unmapped
+  // in between, so no other mapping can land there. Dirty pages of a shared
+  // file map stay in the page cache, which writes them to the file as munmap
+  // would have.
+  void* p = mmap(m->addr, m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | kNoReserve, -1, 0);
+  if (p == MAP_FAILED) {
+    *sys = kMmap;
+    return -errno;
+  }
+  return kRetiredInPlace;
+}
+
+void Release(Mapping* m) { munmap(m->addr, m->size); }
+
+int Flush(const Mapping& /*m*/, uint8_t* addr, size_t length, Sys* sys) {
+  *sys = kMsync;
+  return msync(addr, length, MS_SYNC) == 0 ? 0 : errno;
+}
+
+int Lock(uint8_t* addr, size_t length, Sys* sys) {
+  *sys = kMlock;
+  return mlock(addr, length) == 0 ? 0 : errno;
+}
+
+int Unlock(uint8_t* addr, size_t length, Sys* sys) {
+  *sys = kMunlock;
+  return munlock(addr, length) == 0 ? 0 : errno;
+}
+
+int Advise(uint8_t* addr, size_t length, int advice, Sys* sys) {
+  // POSIX_MADV_DONTNEED, unlike Linux's MADV_DONTNEED, never discards data.
+  static const int kAdvice[5] = {POSIX_MADV_NORMAL, POSIX_MADV_RANDOM, POSIX_MADV_SEQUENTIAL, POSIX_MADV_WILLNEED,
+                                 POSIX_MADV_DONTNEED};
+  *sys = kMadvise;
+  if (advice < 0 || advice > 4) return EINVAL;
+  return posix_madvise(addr, length, kAdvice[advice]);  // returns the error itself
+}
+
+int Protect(const Mapping& /*m*/, uint8_t* addr, size_t length, bool writable, bool exec, Sys* sys) {
+  *sys = kMprotect;
+  return mprotect(addr, length, Prot(writable, exec)) == 0 ? 0 : errno;
+}
+
+int Residency(uint8_t* addr, size_t length, uint8_t* out, Sys* sys) {
+#if defined(__linux__)
+  unsigned char* vec = out;
+#else
+  char* vec = reinterpret_cast<char*>(out);
+#endif
+  *sys = kMincore;
+  return mincore(addr, length, vec) == 0 ? 0 : errno;
+}
+
+#if defined(__GLIBC__) && defined(STATX_TYPE) && defined(AT_EMPTY_PATH)
+// statx, not fstat, on glibc: since glibc 2.33 fstat is a symbol of its own
+// (fstat64@GLIBC_2.33), which would keep a binary built on a current system
+// from loading on older ones; statx is there from glibc 2.28, as old as the
+// oldest glibc Node 20 runs on. Errors are reported as fstat's, as the API does.
+int FileSize(int fd, double* size, Sys* sys) {
+  struct statx about;
+  *sys = kFstat;
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, &about) != 0) return errno;
+  *size = S_ISREG(about.stx_mode) ? static_cast<double>(about.stx_size) : -1;
+  return 0;
+}
+
+// A seccomp filter (old container runtimes) may refuse statx with EPERM, or an
+// old kernel with ENOSYS; then the API uses Node's fstat.
+bool FileSizeUsable() {
+  struct statx about;
+  if (statx(AT_FDCWD, "", AT_EMPTY_PATH, STATX_TYPE, &about) == 0) return true;
+  return errno != ENOSYS && errno != EPERM;
+}
+#else
+int FileSize(int fd, double* size, Sys* sys) {
+  struct stat about;
+  *sys = kFstat;
+  if (fstat(fd, &about) != 0) return errno;
+  *size = S_ISREG(about.st_mode) ? static_cast<double>(about.st_size) : -1;
+  return 0;
+}
+
+bool FileSizeUsable() { return true; }
+#endif
+
+int Reserve(int fd, int64_t offset, int64_t length, Sys* sys) {
+  *sys = kFallocate;
+#if defined(__APPLE__)
+  // macOS has no posix_fallocate: F_PREALLOCATE reserves blocks past the end
+  // (contiguous if it can, else any), then ftruncate sets the size.
+  fstore_t store = {F_ALLOCATECONTIG, F_PEOFPOSMODE, 0, static_cast<off_t>(offset + length), 0};
+  struct stat about;
+  if (fstat(fd, &about) != 0) return errno;
+  store.fst_length = static_cast<off_t>(offset + length) - about.st_size;
+  if (store.fst_length > 0 && fcntl(fd, F_PREALLOCATE, &store) == -1) {
+    store.fst_flags = F_ALLOCATEALL;
+    if (fcntl(fd, F_PREALLOCATE, &store) == -1) return errno;
+  }
+  return ftruncate(fd, static_cast<off_t>(offset + length)) == 0 ? 0 : errno;
+#else
+  // Returns the error itself. EINVAL or EOPNOTSUPP where the file system has no fallocate.
+  int code;
+  do {
+    code = posix_fallocate(fd, static_cast<off_t>(offset), static_cast<off_t>(length));
+  } while (code == EINTR);
+  return code;
+#endif
+}
+
+}  // namespace pmm
+
+#endif  // !_WIN32

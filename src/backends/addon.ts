@@ -1,0 +1,91 @@
+/**
+ * Loading the Node-API addon (`native/`), for the native backend and for the
+ * one helper the koffi backend borrows from it (detaching an ArrayBuffer on
+ * runtimes without `ArrayBuffer.prototype.transfer`). Loaded with
+ * `node-gyp-build` from the package root: `build/Release` after a local
+ * build, else `prebuilds/<platform>-<arch>`.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The raw addon, as `native/addon.cc` exports it. Calls return 0 or an error code. */
+export interface Addon {
+  /** [id of the last `map` (or error code of `fileSize`), index into `syscalls` of the last failing call]. */
+  readonly scratch: Float64Array;
+  readonly syscalls: readonly string[];
+  readonly pageSize: number;
+  readonly allocationGranularity: number;
+  /** 0 (napi_ok) if the runtime accepts external ArrayBuffers, else the napi_status. */
+  readonly externalBuffers: number;
+  /** Error codes are Win32 (GetLastError) values rather than errno values. */
+  readonly windows: boolean;
+  /** [faults handled, live mappings] of the whole process; missing where external buffers are refused. */
+  readonly counters?: Int32Array;
+  /** Missing where the addon cannot stat descriptors (statx refused by a seccomp filter); the API then uses fstatSync. */
+  fileSize?(fd: number): number;
+  reserve(fd: number, offset: number, length: number): number;
+  map(fd: number, offset: number, length: number, flags: number): ArrayBuffer | number;
+  unmap(id: number, buffer: ArrayBuffer, moved: boolean): number;
+  detach(buffer: ArrayBuffer): void;
+  /** Gives back the ranges of unmapped maps whose buffers were collected; returns how many still wait. */
+  sweep(): number;
+  fault(id: number): number;
+  flush(id: number, offset: number, length: number): number;
+  flushAsync(id: number, offset: number, length: number): Promise<void> | number;
+  lock(id: number, offset: number, length: number): number;
+  unlock(id: number, offset: number, length: number): number;
+  advise(id: number, offset: number, length: number, advice: number): number;
+  protect(id: number, offset: number, length: number, flags: number): number;
+  residency(id: number, offset: number, length: number, out: Uint8Array): number;
+}
+
+let addon: Addon | undefined;
+let failure: Error | undefined;
+
+/** The nearest directory at or above this module whose package.json is portable-mmap's. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: unknown };
+      if (pkg.name === "portable-mmap") return dir;
+    } catch {
+      // no package.json here, or not readable: keep walking up
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("package root of portable-mmap not found");
+    dir = parent;
+  }
+}
+
+/** The addon, loaded on first call (the outcome is cached). Throws why it cannot be loaded. */
+export function loadAddon(): Addon {
+  if (addon) return addon;
+  if (failure) throw failure;
+  try {
+    const require = createRequire(import.meta.url);
+    const nodeGypBuild = require("node-gyp-build") as (dir: string) => unknown;
+    addon = nodeGypBuild(packageRoot()) as Addon;
+    return addon;
+  } catch (cause) {
+    failure = new Error(`native addon not loadable: ${(cause as Error)?.message ?? cause}`);
+    throw failure;
+  }
+}
+
+/**
+ * The addon's `napi_detach_arraybuffer` wrapper, for runtimes without
+ * `ArrayBuffer.prototype.transfer` (Node 20); `undefined` when the addon
+ * cannot be loaded. It throws a `TypeError` if the buffer cannot be detached.
+ */
+export function addonDetach(): ((buffer: ArrayBuffer) => void) | undefined {
+  try {
+    return loadAddon().detach;
+  } catch {
+    return undefined;
+  }
+}

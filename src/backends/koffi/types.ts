@@ -1,0 +1,61 @@
+/**
+ * What the koffi backend's parts share: the koffi module's type, the state of
+ * one mapping, and the system layer that `posix.ts` and `windows.ts` bind.
+ *
+ * @module
+ */
+import type { Advice, MapRequest } from "../contract.js";
+
+/** The koffi module, as `require("koffi")` returns it. */
+export type Koffi = typeof import("koffi");
+
+/** The backend's state of one mapping. It never references the mapping's buffer. */
+export interface Handle {
+  /** Address of the first mapped byte. */
+  readonly addr: bigint;
+  /** Mapped bytes. */
+  readonly length: number;
+  /** Writes reach a file, so flushing has work to do. */
+  readonly shared: boolean;
+  /** A private (copy-on-write) file mapping. */
+  readonly copy: boolean;
+  /** Windows: a duplicate of the file's handle, for FlushFileBuffers; else null. */
+  readonly file: bigint | null;
+  /** Counted among the live mappings (not yet unmapped or released). */
+  live: boolean;
+  /** The address range has been given back to the system. */
+  released: boolean;
+}
+
+/** The system calls of one OS family, bound once by `posix.ts` or `windows.ts`. Failures throw the shared errors. */
+export interface System {
+  readonly pageSize: number;
+  readonly allocationGranularity: number;
+  /** `residency` reports what is really in RAM. */
+  readonly reportsResidency: boolean;
+  /** The contract's optional fast size check; without it the API uses `fstatSync`. */
+  readonly fileSize?: (fd: number) => number;
+  map(request: MapRequest): Handle;
+  /** Gives the address range back (and closes what the mapping holds). Never throws. */
+  release(handle: Handle): void;
+  /**
+   * Replaces the mapping with anonymous zero pages at the same address, in
+   * one atomic step, so the range stays reserved for old views. Absent where
+   * the OS cannot (Windows without placeholders): then the view stays mapped
+   * until it is released.
+   */
+  zero?(handle: Handle): void;
+  /** Reserves the file's blocks (posix_fallocate); throws EOPNOTSUPP where the OS has no such call. */
+  reserve(fd: number, offset: number, length: number): void;
+  flush(handle: Handle, offset: number, length: number): void;
+  /** Flushes on a worker thread; `done` runs on the JavaScript thread. */
+  flushAsync(handle: Handle, offset: number, length: number, done: (error: Error | undefined) => void): void;
+  lock(handle: Handle, offset: number, length: number): void;
+  unlock(handle: Handle, offset: number, length: number): void;
+  advise(handle: Handle, offset: number, length: number, advice: Advice): void;
+  protect(handle: Handle, offset: number, length: number, writable: boolean, exec: boolean): void;
+  residency(handle: Handle, offset: number, length: number): Uint8Array;
+}
+
+/** Detaches an ArrayBuffer (every view then reads length 0), or throws. */
+export type Detach = (buffer: ArrayBuffer) => void;
