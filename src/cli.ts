@@ -11,15 +11,21 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { RDWR } from "./api/constants.js";
 import { mapFileWith } from "./api/map.js";
-import { backendInfo, backendNames, loadBackend } from "./api/select.js";
+import { type BackendInfo, backendInfo, loadBackend } from "./api/select.js";
+import { BACKEND_ENV, backendNames } from "./api/setting.js";
 import type { BackendName } from "./backends/contract.js";
+
+function forced(result: BackendInfo): string {
+  if (!result.forced) return "";
+  return result.allowed.length > 0
+    ? ` (${BACKEND_ENV} allows ${result.allowed.join(", ")})`
+    : ` (${BACKEND_ENV} is not valid)`;
+}
 
 function info(): number {
   const result = backendInfo();
   const selected = result.selected ? loadBackend(result.selected) : undefined;
-  console.log(
-    `selected backend:        ${result.selected ?? "none"}${result.forced ? " (forced by PORTABLE_MMAP_BACKEND)" : ""}`,
-  );
+  console.log(`selected backend:        ${result.selected ?? "none"}${forced(result)}`);
   if (result.error) console.log(`selection error:         ${result.error}`);
   if (selected) {
     console.log(`page size:               ${selected.pageSize}`);

@@ -6,7 +6,7 @@
  *   passed over silently.
  * - PORTABLE_MMAP_REQUIRE=native,koffi (comma list) fails the run if a listed
  *   backend is not available, so CI cannot test less than it claims.
- * - PORTABLE_MMAP_BACKEND=<name> runs the suite for that backend only.
+ * - PORTABLE_MMAP_BACKEND=<name> (or a comma list) runs the suite for those backends only.
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
@@ -45,11 +45,16 @@ function runFile(file: string, env: Record<string, string>): Promise<Counts & { 
   });
 }
 
-const required = (process.env.PORTABLE_MMAP_REQUIRE ?? "")
-  .split(",")
-  .map((s) => s.trim())
-  .filter(Boolean);
-const only = process.env.PORTABLE_MMAP_BACKEND;
+/** The names in a comma-list environment variable. */
+function names(variable: string): string[] {
+  return (process.env[variable] ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+const required = names("PORTABLE_MMAP_REQUIRE");
+const only = names("PORTABLE_MMAP_BACKEND");
 const info = backendInfo();
 const total: Counts = { passed: 0, failed: 0, skipped: 0 };
 const rows: string[] = [];
@@ -63,17 +68,22 @@ function add(label: string, counts: Counts & { status: number | null }): void {
   rows.push(`${label.padEnd(24)} ${counts.passed} passed, ${failed} failed, ${counts.skipped} skipped`);
 }
 
-for (const name of required) {
-  if (!info.backends.some((b) => b.name === name)) {
-    console.error(`PORTABLE_MMAP_REQUIRE names an unknown backend: ${name}`);
-    total.failed++;
+for (const [variable, list] of [
+  ["PORTABLE_MMAP_REQUIRE", required],
+  ["PORTABLE_MMAP_BACKEND", only],
+] as const) {
+  for (const name of list) {
+    if (!info.backends.some((b) => b.name === name)) {
+      console.error(`${variable} names an unknown backend: ${name}`);
+      total.failed++;
+    }
   }
 }
 
 add("unit", await runFile("unit.js", {}));
 
 for (const backend of info.backends) {
-  if (only && backend.name !== only) continue;
+  if (only.length > 0 && !only.includes(backend.name)) continue;
   if (!backend.available) {
     const needed = required.includes(backend.name);
     console.log(`# backend ${backend.name} is not available here: ${backend.reason}${needed ? " (required!)" : ""}`);

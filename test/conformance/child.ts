@@ -2,12 +2,33 @@
  * Child processes of the conformance suite, for what must not run in the
  * suite's own process: reading after unmap (a crash would end the child, not
  * the suite), backend selection from the environment, release after GC.
- * Usage: child.js <command> [args]; prints one JSON line.
+ * Usage: child.js <command> [args]; prints one JSON line. `info` reports
+ * the selection, `backendInfo()` and every warning the process emitted.
  */
 import * as fs from "node:fs";
-import { backendInfo, map, mapRegion, RDWR } from "portable-mmap";
+import { createRequire } from "node:module";
+import * as api from "portable-mmap";
+import { map, mapRegion, RDWR } from "portable-mmap";
 
 const [command, file] = process.argv.slice(2);
+
+/** Every warning this process emits (`info` reports them), from the start. */
+const warnings: { name: string; code?: string; message: string }[] = [];
+process.on("warning", (w: Error & { code?: string }) =>
+  warnings.push({ name: w.name, code: w.code, message: w.message }),
+);
+
+/** Selects a backend through `pkg` (two maps, so two calls that need one) and reports the outcome. */
+function selectWith(pkg: typeof api): Record<string, unknown> {
+  try {
+    pkg.mapRegion(null, 4096, RDWR, 1).unmap();
+    pkg.mapRegion(null, 4096, RDWR, 1).unmap();
+    return { ok: true, info: pkg.backendInfo() };
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    return { ok: false, code: e.code, message: e.message, info: pkg.backendInfo() };
+  }
+}
 
 /** A full, synchronous garbage collection: V8's `gc` (--expose-gc), or Bun's `Bun.gc(true)`. */
 function forceGc(): (() => void) | undefined {
@@ -46,13 +67,12 @@ async function main(): Promise<void> {
       break;
     }
     case "info": {
-      try {
-        mapRegion(null, 4096, RDWR, 1).unmap();
-        print({ ok: true, info: backendInfo() });
-      } catch (error) {
-        const e = error as Error & { code?: string };
-        print({ ok: false, code: e.code, message: e.message, info: backendInfo() });
-      }
+      // `info cjs`: then also through the CommonJS build, a second copy of the package in this process.
+      const result = selectWith(api);
+      const cjs = file === "cjs" ? selectWith(createRequire(import.meta.url)("../../dist/index.cjs")) : undefined;
+      // Warnings are emitted on a later tick.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      print({ ...result, cjs, warnings });
       break;
     }
     case "gc-release": {

@@ -82,12 +82,31 @@ interface DenoGlobal {
  * With `ffi` granted the process can already do anything (Deno warns that
  * native code loaded through FFI runs outside its sandbox), so the child then
  * gets `--allow-all`, which it needs to read /proc/self/maps and /proc/self/fd.
+ * With `limits`, it gets the permissions this process has less those withheld.
  */
-function denoPermissionFlags(d: DenoGlobal): string[] {
+function denoPermissionFlags(d: DenoGlobal, limits: ChildLimits): string[] {
   const granted = (name: string) => d.permissions.querySync({ name }).state === "granted";
-  if (granted("ffi")) return ["--allow-all"];
-  const names = ["read", "write", "env", "run", "sys", "net", "import"];
-  return names.filter(granted).map((name) => `--allow-${name}`);
+  const withheld = [...(limits.noAddons ? ["ffi"] : []), ...(limits.noEnv ? ["env"] : [])];
+  if (granted("ffi") && withheld.length === 0) return ["--allow-all"];
+  const names = ["read", "write", "env", "run", "sys", "net", "import", "ffi"];
+  return names.filter((name) => granted(name) && !withheld.includes(name)).map((name) => `--allow-${name}`);
+}
+
+/** What a child may not do that its parent may. */
+export interface ChildLimits {
+  /**
+   * No native addons, so neither the native nor the koffi backend loads:
+   * Node's and Bun's `--no-addons`; on Deno, no `--allow-ffi`.
+   */
+  noAddons?: boolean;
+  /** Deno only: no `--allow-env`, so reading `process.env` throws. */
+  noEnv?: boolean;
+}
+
+/** Why a child cannot be started with `limits` on this runtime; undefined when it can. */
+export function unsupportedLimits(limits: ChildLimits): string | undefined {
+  if (limits.noEnv && !deno) return "only Deno can deny a process its environment";
+  return undefined;
 }
 
 /**
@@ -95,19 +114,25 @@ function denoPermissionFlags(d: DenoGlobal): string[] {
  * of this runtime, given Node-style runtime options (`--expose-gc`):
  * - Node and Bun: the same executable with the same `execArgv`;
  * - Deno: `deno run` with this process's permissions, V8 options as `--v8-flags`;
+ * - `limits` (see `ChildLimits`) withholds what the child may not do;
  * - PORTABLE_MMAP_TEST_LAUNCHER (a program, or a JSON array of a program and its
  *   arguments) goes in front, for a runtime that needs an emulator to start:
  *   under qemu-user, the host cannot run an arm64 executable by itself.
  */
-export function runtimeCommand(runtimeArgs: string[] = []): { command: string; args: string[] } {
+export function runtimeCommand(
+  runtimeArgs: string[] = [],
+  limits: ChildLimits = {},
+): { command: string; args: string[] } {
+  const unsupported = unsupportedLimits(limits);
+  if (unsupported !== undefined) throw new Error(unsupported);
   let command = process.execPath;
   let args: string[];
   if (deno) {
     command = deno.execPath();
     const v8 = runtimeArgs.filter((a) => a.startsWith("--") && !a.startsWith("--v8-flags"));
-    args = ["run", ...denoPermissionFlags(deno), ...(v8.length ? [`--v8-flags=${v8.join(",")}`] : [])];
+    args = ["run", ...denoPermissionFlags(deno, limits), ...(v8.length ? [`--v8-flags=${v8.join(",")}`] : [])];
   } else {
-    args = [...process.execArgv, ...runtimeArgs];
+    args = [...process.execArgv, ...runtimeArgs, ...(limits.noAddons ? ["--no-addons"] : [])];
   }
   const launcher = process.env.PORTABLE_MMAP_TEST_LAUNCHER;
   if (launcher) {
@@ -121,12 +146,14 @@ export function runtimeCommand(runtimeArgs: string[] = []): { command: string; a
 /**
  * Runs `build/test/child.js <command> ...args` in a new process of the same
  * runtime, with the same backend unless `env` says otherwise. `runtimeArgs`
- * are Node's options (`--expose-gc`); `runtimeCommand` translates them.
+ * are Node's options (`--expose-gc`); `runtimeCommand` translates them, and
+ * `limits` withholds what the child may not do.
  */
 export function runChild(
   args: string[],
   env: Record<string, string | undefined> = {},
   runtimeArgs: string[] = [],
+  limits: ChildLimits = {},
 ): ChildResult {
   const childEnv: Record<string, string | undefined> = { ...process.env, PORTABLE_MMAP_BACKEND: backendName, ...env };
   for (const key of Object.keys(childEnv)) {
@@ -137,7 +164,7 @@ export function runChild(
     if (deno) childEnv[key] = "";
     else delete childEnv[key];
   }
-  const runtime = runtimeCommand(runtimeArgs);
+  const runtime = runtimeCommand(runtimeArgs, limits);
   const result = spawnSync(runtime.command, [...runtime.args, childScript, ...args], {
     env: childEnv,
     encoding: "utf8",
