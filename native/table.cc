@@ -28,7 +28,8 @@ struct Slot {
   std::atomic<int64_t> fault_at{-1};
   // Writers only, under the mutex.
   Region* region = nullptr;
-  bool live = false;  // counted in counters[kLive]
+  bool live = false;     // counted in counters[kLive]
+  bool retired = false;  // counted in counters[kRetired]
   // Atomic because a stale id may be checked while another thread reuses the slot.
   std::atomic<uint64_t> generation{1};
   uint32_t next_free = 0;  // 1 + index of the next free slot, 0 for none
@@ -79,6 +80,7 @@ double Add(Region* region, uintptr_t begin, size_t size, int64_t file_offset, Ki
   Slot* s = At(index);
   s->region = region;
   s->live = true;
+  s->retired = false;
   s->next_free = 0;
   Write(s, [&] {
     s->begin.store(begin, std::memory_order_relaxed);
@@ -107,6 +109,8 @@ void Retire(double id, bool in_place) {
   if (in_place) Write(s, [&] { s->kind.store(kOther, std::memory_order_relaxed); });
   if (s->live) counters[kLive].fetch_sub(1, std::memory_order_relaxed);
   s->live = false;
+  if (!s->retired) counters[kRetired].fetch_add(1, std::memory_order_relaxed);
+  s->retired = true;
 }
 
 void Remove(double id) {
@@ -120,7 +124,8 @@ void Remove(double id) {
     s->end.store(0, std::memory_order_relaxed);
   });
   if (s->live) counters[kLive].fetch_sub(1, std::memory_order_relaxed);
-  s->live = false;
+  if (s->retired) counters[kRetired].fetch_sub(1, std::memory_order_relaxed);
+  s->live = s->retired = false;
   s->region = nullptr;
   uint64_t next = s->generation.load(std::memory_order_relaxed) + 1;
   s->generation.store(next > kMaxGeneration ? 1 : next, std::memory_order_release);

@@ -28,9 +28,10 @@ enum Kind : uint32_t {
 };
 
 // counters[kFaultEpoch] grows by one with every handled fault; counters[kLive]
-// is the number of mappings not yet retired or released. JavaScript reads
-// both through an Int32Array over this memory.
-enum Counter : int { kFaultEpoch = 0, kLive = 1, kCounterCount = 2 };
+// is the number of mappings not yet retired or released, counters[kRetired]
+// the number retired but not yet released. JavaScript reads them through an
+// Int32Array over this memory.
+enum Counter : int { kFaultEpoch = 0, kLive = 1, kRetired = 2, kCounterCount = 3 };
 extern std::atomic<int32_t> counters[kCounterCount];
 
 // Adds a mapping; returns its id (> 0), or 0 when the table is full.

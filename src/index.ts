@@ -16,7 +16,7 @@ export { ANON, COPY, EXEC, RDONLY, RDWR } from "./api/constants.js";
 export { ErrorCodes, MmapSystemError } from "./api/errors.js";
 export { type FileLike, type MapFileOptions, map, mapFile, mapRegion } from "./api/map.js";
 export { MMap, type Range } from "./api/mmap.js";
-export { type BackendInfo, type BackendStatus, backendInfo } from "./api/select.js";
+export { type BackendInfo, type BackendStatus, backendInfo, type MappingCounts } from "./api/select.js";
 export { BACKEND_ENV } from "./api/setting.js";
 export type { Advice, BackendName, Capabilities } from "./backends/contract.js";
 

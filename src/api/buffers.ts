@@ -19,6 +19,19 @@ export function detachPlain(buffer: ArrayBuffer): void {
   else structuredClone(buffer, { transfer: [buffer] });
 }
 
+/**
+ * Detaches a buffer whose memory JavaScript owns without freeing that
+ * memory: it moves to the returned buffer (`transfer()` where the runtime has
+ * it, else a structured-clone transfer). Work on the thread pool that still
+ * writes into the memory (crypto.randomFill, fs.read) then writes into memory
+ * that stays allocated for as long as the returned buffer is kept.
+ */
+export function moveOut(buffer: ArrayBuffer): ArrayBuffer {
+  const transfer = (buffer as Transferable).transfer;
+  if (typeof transfer === "function") return transfer.call(buffer);
+  return structuredClone(buffer, { transfer: [buffer] });
+}
+
 /** Whether a buffer is detached (`detached` where the runtime has it, else a failing view). */
 export function isDetached(buffer: ArrayBuffer): boolean {
   const flag = (buffer as ArrayBuffer & { detached?: boolean }).detached;

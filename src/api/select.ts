@@ -19,6 +19,25 @@ export interface BackendStatus {
   reason: string;
   /** How it differs from a real mapping, when it is available. */
   capabilities?: Capabilities;
+  /** The process's mappings made by this backend, where it counts them (native, koffi). */
+  mappings?: MappingCounts;
+}
+
+/** How many mappings a backend holds (for diagnostics: what is holding address space). */
+export interface MappingCounts {
+  /** Maps neither unmapped nor released yet (dropped maps count until they are collected). */
+  live: number;
+  /**
+   * Unmapped maps whose address range is still reserved, as zero pages that
+   * use no memory, until nothing can point at it any more (their buffer
+   * objects are collected).
+   */
+  retired: number;
+}
+
+function countsOf(backend: Backend): { mappings?: MappingCounts } {
+  const counters = backend.counters;
+  return counters ? { mappings: { live: counters[1] as number, retired: counters[2] as number } } : {};
 }
 
 /** What `backendInfo()` reports. */
@@ -127,7 +146,7 @@ export function createSelector(options: SelectorOptions): Selector {
     const backends = backendNames.map((name): BackendStatus => {
       const { backend, reason } = attempt(name);
       return backend
-        ? { name, available: true, reason: "", capabilities: backend.capabilities }
+        ? { name, available: true, reason: "", capabilities: backend.capabilities, ...countsOf(backend) }
         : { name, available: false, reason };
     });
     const result: BackendInfo = {

@@ -102,7 +102,8 @@ export interface Backend<H = unknown> {
    * Counters the API reads without a call, where the backend keeps them:
    * `[0]` grows with every memory fault the backend handled (a truncated
    * file, a failed write-back), `[1]` is the number of the process's live
-   * mappings (not yet unmapped or released).
+   * mappings (not yet unmapped or released), `[2]` the number of unmapped
+   * ones whose address range is still reserved.
    */
   readonly counters?: Int32Array;
   /**

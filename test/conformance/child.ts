@@ -9,6 +9,8 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as api from "portable-mmap";
 import { map, mapRegion, RDWR } from "portable-mmap";
+import { forceGc } from "./gc.js";
+import { hostile } from "./hostile-child.js";
 
 const [command, file] = process.argv.slice(2);
 
@@ -28,15 +30,6 @@ function selectWith(pkg: typeof api): Record<string, unknown> {
     const e = error as Error & { code?: string };
     return { ok: false, code: e.code, message: e.message, info: pkg.backendInfo() };
   }
-}
-
-/** A full, synchronous garbage collection: V8's `gc` (--expose-gc), or Bun's `Bun.gc(true)`. */
-function forceGc(): (() => void) | undefined {
-  const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
-  if (g.gc) return g.gc;
-  const bun = g.Bun;
-  if (bun) return () => bun.gc(true);
-  return undefined;
 }
 
 function print(value: unknown): void {
@@ -98,6 +91,9 @@ async function main(): Promise<void> {
       print({ mapped, fds });
       break;
     }
+    case "hostile":
+      print(await hostile(process.argv[4] as string, file as string, process.argv[5] as string));
+      break;
     default:
       throw new Error(`unknown command ${command}`);
   }

@@ -14,7 +14,7 @@
  *   every page resident.
  */
 import * as fs from "node:fs";
-import { detachPlain, isDetached } from "../../api/buffers.js";
+import { isDetached, moveOut } from "../../api/buffers.js";
 import { fromNodeError, systemError } from "../../api/errors.js";
 import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
 import { forEachChange } from "./changes.js";
@@ -32,6 +32,8 @@ interface Handle {
   /** The file behind the caller's descriptor, to refuse writing if it was closed and reused. */
   readonly identity?: fs.BigIntStats;
   readonly fileOffset: number;
+  /** After unmap: the memory, moved out of the detached buffer, kept until that buffer is collected. */
+  kept?: ArrayBuffer;
   released: boolean;
 }
 
@@ -163,26 +165,37 @@ function map(request: MapRequest): Mapping<Handle> {
   return { buffer, handle };
 }
 
-function release(handle: Handle): void {
+function closeOwnFd(handle: Handle): void {
   if (handle.released) return;
   handle.released = true;
   if (handle.ownFd) fs.closeSync(handle.fd);
 }
 
-/** Writes the whole region back (if flushing fails, nothing changes and the error reaches the caller), then detaches. */
+/** The buffer is collected: nothing can point at the memory any more. */
+function release(handle: Handle): void {
+  handle.kept = undefined;
+  closeOwnFd(handle);
+}
+
+/**
+ * Writes the whole region back (if flushing fails, nothing changes and the
+ * error reaches the caller), then detaches. The memory is not freed yet:
+ * work on the thread pool may still be writing into it (crypto.randomFill,
+ * fs.read), so it is kept until the buffer object is collected.
+ */
 function detach(handle: Handle, buffer: ArrayBuffer): void {
   flush(handle, 0, buffer.byteLength);
   // Drop the copy now: nothing is left to compare with.
   handle.known = undefined;
-  detachPlain(buffer);
+  handle.kept = moveOut(buffer);
 }
 
 /** A moved buffer cannot be written back; the API reports that. */
 function unmap(handle: Handle, buffer: ArrayBuffer, moved: boolean): boolean {
   if (!moved && !isDetached(buffer)) detach(handle, buffer);
   handle.known = undefined;
-  release(handle);
-  return false;
+  closeOwnFd(handle);
+  return handle.kept !== undefined;
 }
 
 /**

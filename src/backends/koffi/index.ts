@@ -89,10 +89,13 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
     flushesOffThread: true,
     needsDescriptor: false,
   });
-  // [faults handled (never: no signal handler can run FFI code), live mappings].
-  const counters = new Int32Array(2);
+  // [faults handled (never: no signal handler can run FFI code), live mappings, retired mappings].
+  const counters = new Int32Array(3);
+  const add = (i: number, n: number): void => {
+    counters[i] = (counters[i] as number) + n;
+  };
   const retire = (h: Handle): void => {
-    if (h.live) counters[1] = (counters[1] as number) - 1;
+    if (h.live) add(1, -1);
     h.live = false;
   };
   // Where the runtime can detach koffi's buffers it can still refuse one that
@@ -123,7 +126,7 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
         sys.release(handle);
         throw systemError("ENOMEM", "mmap");
       }
-      counters[1] = (counters[1] as number) + 1;
+      add(1, 1);
       return { buffer, handle };
     },
     flush(h, offset, length) {
@@ -162,7 +165,10 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
         // Out of memory: the file stays mapped until the range is released, which is still safe.
       }
       // A moved buffer may use the range for as long as it lives: keep it for good.
-      return !moved;
+      if (moved) return false;
+      h.retired = true;
+      add(2, 1);
+      return true;
     },
     // The moved buffer keeps reading and writing the file for as long as it lives.
     abandon: (h) => retire(h),
@@ -170,6 +176,8 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
       if (h.released) return;
       h.released = true;
       retire(h);
+      if (h.retired) add(2, -1);
+      h.retired = false;
       sys.release(h);
     },
   };

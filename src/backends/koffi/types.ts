@@ -23,6 +23,8 @@ export interface Handle {
   readonly file: bigint | null;
   /** Counted among the live mappings (not yet unmapped or released). */
   live: boolean;
+  /** Unmapped, its range kept until `release`. */
+  retired?: boolean;
   /** The address range has been given back to the system. */
   released: boolean;
 }

@@ -1,0 +1,273 @@
+/**
+ * Hostile but ordinary JavaScript against a map, run in a child process (a
+ * crash ends the child, not the suite): the map's memory moved to another
+ * buffer, unmap() while work on the thread pool still uses it, a range whose
+ * getter unmaps, a tight loop of maps. Each scenario returns what it saw.
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as zlib from "node:zlib";
+import { ANON, backendInfo, type MMap, mapFile, mapRegion, RDWR } from "portable-mmap";
+import { collectGarbage } from "./gc.js";
+
+type Result = Record<string, unknown>;
+
+const transferable = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === "function";
+
+function transfer(buffer: ArrayBuffer, length?: number): ArrayBuffer {
+  return (buffer as ArrayBuffer & { transfer(length?: number): ArrayBuffer }).transfer(length);
+}
+
+/** The error's string code (ERR_..., EBUSY), else its name (a DOMException's code is a number). */
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? code : (error as Error).name;
+}
+
+/** unmap(), reporting its error code instead of throwing (the fallback reports changes it lost). */
+function tryUnmap(m: MMap): string | undefined {
+  try {
+    m.unmap();
+    return undefined;
+  } catch (error) {
+    return codeOf(error);
+  }
+}
+
+/** unmap(), or, where the runtime pins the buffer while native code uses it (EBUSY), unmap() after `settled`. */
+async function unmapDuring(m: MMap, settled: Promise<unknown>): Promise<Result> {
+  try {
+    m.unmap();
+    return { busy: false, outcome: await settled };
+  } catch (error) {
+    if (codeOf(error) !== "EBUSY") throw error;
+    const mapped = m.length;
+    const outcome = await settled;
+    m.unmap();
+    return { busy: true, mappedWhileBusy: mapped, outcome };
+  }
+}
+
+/** Moves the map's memory with `move`, then writes through the new view and reads the file. */
+async function moveOut(file: string, move: (buffer: ArrayBuffer) => Promise<ArrayBuffer>): Promise<Result> {
+  const m = mapFile(file, { prot: RDWR });
+  let moved: Uint8Array;
+  try {
+    moved = new Uint8Array(await move(m.buffer));
+  } catch (error) {
+    return { refused: codeOf(error), unmapError: tryUnmap(m) };
+  }
+  const detached = m.length === 0;
+  moved[0] = 0x99;
+  // The same memory (the file's pages) or a copy?
+  const shared = fs.readFileSync(file)[0] === 0x99;
+  const unmapError = tryUnmap(m);
+  const after = moved[0];
+  moved[1] = 0x98;
+  return { detached, shared, unmapped: m.unmapped, unmapError, after, file1: fs.readFileSync(file)[1] };
+}
+
+/** Mappings: all of them (lines of /proc/self/maps), those of `file`, the virtual size in KiB, and the backend's counts. */
+function mappings(file: string): Result {
+  const maps = fs.readFileSync("/proc/self/maps", "utf8").split("\n");
+  const status = fs.readFileSync("/proc/self/status", "utf8");
+  const info = backendInfo();
+  const counts = info.backends.find((b) => b.name === info.selected)?.mappings;
+  return {
+    lines: maps.length - 1,
+    ofFile: maps.filter((line) => line.endsWith(file)).length,
+    vmKiB: Number(/VmSize:\s+(\d+)/.exec(status)?.[1]),
+    live: counts?.live ?? 0,
+    retired: counts?.retired ?? 0,
+  };
+}
+
+const scenarios: Record<string, (file: string, other: string) => Promise<Result>> = {
+  /** 100,000 map/touch/unmap cycles with no await: mappings must not pile up inside the loop. */
+  async "tight-loop"(file) {
+    const cycles = Number(process.env.PORTABLE_MMAP_TIGHT_CYCLES ?? 100_000);
+    const fd = fs.openSync(file, "r");
+    const base = mappings(file);
+    const max: Record<string, number> = {};
+    let sum = 0;
+    for (let i = 1; i <= cycles; i++) {
+      const m = mapRegion(fd, 4096);
+      sum += m[0] as number;
+      m.unmap();
+      if (i % 1000 === 0) {
+        for (const [key, value] of Object.entries(mappings(file))) max[key] = Math.max(max[key] ?? 0, value as number);
+      }
+    }
+    fs.closeSync(fd);
+    await collectGarbage();
+    return { cycles, sum, base, max, after: mappings(file) };
+  },
+
+  /** A BYOB stream read moves the buffer of the view it is given (the whole map's buffer). */
+  async byob(file) {
+    const m = mapFile(file, { prot: RDWR });
+    const stream = new ReadableStream({
+      type: "bytes",
+      pull(controller) {
+        const request = controller.byobRequest as ReadableStreamBYOBRequest;
+        (request.view as Uint8Array)[0] = 7;
+        request.respond(1);
+      },
+    });
+    const { value } = await stream.getReader({ mode: "byob" }).read(m.subarray(0, 4096));
+    const moved = new Uint8Array((value as Uint8Array).buffer);
+    const result: Result = { valueLength: value?.length, mapLength: m.length, movedLength: moved.length };
+    for (const [name, call] of [
+      ["flush", () => m.flush()],
+      ["asBuffer", () => m.asBuffer()],
+      ["lock", () => m.lock()],
+    ] as const) {
+      try {
+        call();
+        result[name] = "ok";
+      } catch (error) {
+        result[name] = codeOf(error);
+      }
+    }
+    result.unmapError = tryUnmap(m);
+    result.unmapped = m.unmapped;
+    result.after = [moved[0], moved[1]];
+    moved[5] = 9;
+    result.file = [...fs.readFileSync(file).subarray(0, 6)];
+    return result;
+  },
+
+  async transfer(file) {
+    if (!transferable) return { unsupported: true };
+    return moveOut(file, async (buffer) => transfer(buffer));
+  },
+
+  async clone(file) {
+    return moveOut(file, async (buffer) => structuredClone(buffer, { transfer: [buffer] }));
+  },
+
+  async port(file) {
+    return moveOut(file, async (buffer) => {
+      const { port1, port2 } = new MessageChannel();
+      try {
+        // addEventListener, not Node's `once`: the same code runs on Bun and Deno.
+        const received = new Promise<ArrayBuffer>((resolve) => {
+          (port2 as unknown as EventTarget).addEventListener(
+            "message",
+            (event) => resolve((event as MessageEvent).data as ArrayBuffer),
+            { once: true },
+          );
+          (port2 as unknown as { start?: () => void }).start?.();
+        });
+        port1.postMessage(buffer, [buffer]);
+        return await received;
+      } finally {
+        port1.close();
+        port2.close();
+      }
+    });
+  },
+
+  /** The memory moved, the map dropped and collected: the moved buffer must keep working. */
+  async "transfer-drop"(file) {
+    if (!transferable) return { unsupported: true };
+    let moved: Uint8Array | undefined = (() => new Uint8Array(transfer(mapFile(file, { prot: RDWR }).buffer)))();
+    await collectGarbage();
+    const before = moved[0];
+    moved[1] = 0x33;
+    moved = undefined;
+    await collectGarbage();
+    return { before, file1: fs.readFileSync(file)[1] };
+  },
+
+  /** transfer(0) frees the memory's owner while the map still holds its handle; unmap() must touch nothing else. */
+  async "transfer-zero"(file, other) {
+    if (!transferable) return { unsupported: true };
+    const m = mapFile(file, { prot: RDWR });
+    transfer(m.buffer, 0);
+    await collectGarbage();
+    const next = mapFile(other, { prot: RDWR });
+    const unmapError = tryUnmap(m);
+    const result = { unmapped: m.unmapped, unmapError, next0: next[0], nextLength: next.length };
+    next[1] = 0x44;
+    next.unmap();
+    return { ...result, other1: fs.readFileSync(other)[1] };
+  },
+
+  /** The thread pool fills the memory while unmap() runs. */
+  async randomfill() {
+    const m = mapRegion(null, 32 << 20, RDWR, ANON);
+    const settled = new Promise((resolve) => crypto.randomFill(m, (error) => resolve(error ? codeOf(error) : "ok")));
+    const result = await unmapDuring(m, settled);
+    return { ...result, length: m.length };
+  },
+
+  /** zlib reads the map on the thread pool; compressible input, so it reads it in one go. */
+  async "zlib-once"(file) {
+    const m = mapFile(file, { prot: RDWR });
+    const settled = new Promise((resolve) =>
+      zlib.deflate(m, (error, out) => resolve(error ? codeOf(error) : out.length > 0)),
+    );
+    return unmapDuring(m, settled);
+  },
+
+  /** fs.read writes into the map on the thread pool. */
+  async fsread(file, other) {
+    const m = mapFile(file, { prot: RDWR });
+    const fd = fs.openSync(other, "r");
+    const settled = new Promise((resolve) =>
+      fs.read(fd, m, 0, m.length, 0, (error, n) => resolve(error ? codeOf(error) : n)),
+    );
+    const result = await unmapDuring(m, settled);
+    fs.closeSync(fd);
+    return result;
+  },
+
+  /** A range whose getter unmaps: the values are read once, then the map is checked. */
+  async "getter-unmap"(file) {
+    const m = mapFile(file, { prot: RDWR });
+    const range = {
+      offset: 0,
+      get length() {
+        m.unmap();
+        return 10;
+      },
+    };
+    const results: string[] = [];
+    for (const call of [() => m.flushAsync(range), async () => m.flush(range), async () => m.advise("normal", range)]) {
+      try {
+        await call();
+        results.push("ok");
+      } catch (error) {
+        results.push(codeOf(error));
+      }
+    }
+    return { results };
+  },
+
+  /** A range whose getter moves the memory away. */
+  async "getter-transfer"(file) {
+    if (!transferable) return { unsupported: true };
+    const m = mapFile(file, { prot: RDWR });
+    let moved: ArrayBuffer | undefined;
+    try {
+      await m.flushAsync({
+        get offset() {
+          moved = transfer(m.buffer);
+          return 0;
+        },
+      });
+      return { code: "ok" };
+    } catch (error) {
+      const unmapError = tryUnmap(m);
+      return { code: codeOf(error), unmapError, movedLength: moved?.byteLength };
+    }
+  },
+};
+
+/** Runs one scenario; `other` is a second file some scenarios need. */
+export function hostile(scenario: string, file: string, other: string): Promise<Result> {
+  const run = scenarios[scenario];
+  if (!run) throw new Error(`unknown scenario ${scenario}`);
+  return run(file, other);
+}

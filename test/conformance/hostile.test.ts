@@ -1,0 +1,150 @@
+/**
+ * No crash from ordinary JavaScript: the map's memory moved to another buffer
+ * (BYOB read, transfer, structuredClone, postMessage), unmap() while the
+ * thread pool still works on it, ranges whose getters unmap, and a tight
+ * loop of maps. Each runs in a child process that must exit 0 with the
+ * documented outcome on every backend.
+ */
+import * as assert from "node:assert/strict";
+import { describe, test } from "../harness.js";
+import { backendName, caps, runChild, tempFile } from "./helpers.js";
+
+const real = caps.sharesPageCache;
+const deno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+const transferable = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === "function";
+const noTransfer = transferable ? undefined : "needs ArrayBuffer.prototype.transfer (Node >= 22, Bun, Deno)";
+
+// JSON drops keys whose value is undefined: expected values leave them out too.
+
+/** Runs a scenario of hostile-child.ts on a fresh 1 MiB file of 0x41 (and a second one of 0x42). */
+function scenario(name: string): Record<string, unknown> {
+  const file = tempFile(Buffer.alloc(1 << 20, 0x41));
+  const other = tempFile(Buffer.alloc(1 << 20, 0x42));
+  const child = runChild(["hostile", file, name, other], {}, ["--expose-gc"]);
+  assert.equal(child.signal, null, `the child died by ${child.signal}: ${child.stderr}`);
+  assert.equal(child.status, 0, child.stderr);
+  return JSON.parse(child.stdout.trim().split("\n").at(-1) as string);
+}
+
+/** What a moved (or copied) buffer sees around unmap(), per backend. */
+function assertMoveOut(r: Record<string, unknown>): void {
+  if (r.refused !== undefined) {
+    // The runtime refuses to transfer an external buffer: nothing moved.
+    assert.equal(r.refused, "DataCloneError");
+    assert.equal(r.unmapError, undefined);
+    return;
+  }
+  assert.equal(r.unmapped, true);
+  assert.equal(r.file1, 0x41, "a write after unmap() never reaches the file");
+  if (r.shared) {
+    assert.ok(real, "only a real map shares the file's pages");
+    assert.equal(r.detached, true);
+    assert.equal(r.unmapError, undefined);
+    assert.equal(r.after, 0, "the moved view reads zeros after unmap()");
+  } else {
+    assert.equal(r.after, 0x99, "a copy, or the fallback's own memory, keeps its bytes");
+    if (r.detached && !real) assert.equal(r.unmapError, "ERR_MMAP_DETACHED", "the fallback reports what it lost");
+    else assert.equal(r.unmapError, undefined);
+  }
+}
+
+describe("no crash from JavaScript", () => {
+  test("a BYOB read moves the map's memory: methods say so, unmap() completes, the moved view reads zeros", () => {
+    const r = scenario("byob");
+    assert.equal(r.valueLength, 1);
+    assert.equal(r.mapLength, 0, "the map's own buffer is detached by the read");
+    assert.equal(r.movedLength, 1 << 20);
+    assert.equal(r.flush, "ERR_MMAP_DETACHED");
+    assert.equal(r.asBuffer, "ERR_MMAP_DETACHED");
+    assert.equal(r.lock, "ERR_MMAP_DETACHED");
+    assert.equal(r.unmapped, true);
+    if (real) {
+      assert.equal(r.unmapError, undefined);
+      assert.deepEqual(r.after, [0, 0]);
+      assert.deepEqual(r.file, [7, 0x41, 0x41, 0x41, 0x41, 0x41], "the read reached the file, the later write did not");
+    } else {
+      // Documented: the fallback cannot write back memory it no longer has.
+      assert.equal(r.unmapError, "ERR_MMAP_DETACHED");
+      assert.deepEqual(r.after, [7, 0x41]);
+      assert.deepEqual(r.file, [0x41, 0x41, 0x41, 0x41, 0x41, 0x41]);
+    }
+  });
+
+  test.unless(noTransfer, "buffer.transfer() then unmap()", () => assertMoveOut(scenario("transfer")));
+  test("structuredClone with a transfer list, then unmap()", () => assertMoveOut(scenario("clone")));
+  test("postMessage with a transfer list, then unmap()", () => assertMoveOut(scenario("port")));
+
+  test.unless(noTransfer, "buffer.transfer(), then the map is collected: the moved buffer keeps working", () => {
+    const r = scenario("transfer-drop");
+    assert.equal(r.before, 0x41);
+    assert.equal(r.file1, real ? 0x33 : 0x41, "writes through the moved buffer reach the file on a real map");
+  });
+
+  test.unless(noTransfer, "buffer.transfer(0) frees the memory; unmap() afterwards touches no other map", () => {
+    const r = scenario("transfer-zero");
+    // The fallback says what it could not write back; the others lose nothing (the file's pages).
+    const lost = real ? {} : { unmapError: "ERR_MMAP_DETACHED" };
+    assert.deepEqual(r, { unmapped: true, ...lost, next0: 0x42, nextLength: 1 << 20, other1: 0x44 });
+  });
+
+  test("unmap() while crypto.randomFill fills the map on the thread pool", () => {
+    if (deno) {
+      // Documented: Deno's node:crypto polyfill throws from its own callback when the buffer it
+      // fills is detached before it is done, with any buffer (transfer(0) does the same).
+      const child = runChild(["hostile", tempFile(Buffer.alloc(16)), "randomfill", tempFile()], {}, ["--expose-gc"]);
+      assert.equal(child.signal, null, `the child died by ${child.signal}: ${child.stderr}`);
+      assert.match(child.stderr, /Cannot perform Construct on a detached ArrayBuffer[\s\S]*_randomFill/);
+      return;
+    }
+    const r = scenario("randomfill");
+    const outcome = r.outcome as string;
+    assert.ok(outcome === "ok" || outcome === "ERR_CRYPTO_OPERATION_FAILED", outcome);
+    if (caps.detachesOnUnmap) assert.equal(r.length, 0);
+  });
+
+  test("unmap() while zlib.deflate reads the map on the thread pool", () => {
+    const r = scenario("zlib-once");
+    assert.ok(r.outcome === true || typeof r.outcome === "string", String(r.outcome));
+    if (r.busy) assert.equal(r.mappedWhileBusy, 1 << 20, "EBUSY left the map as it was");
+  });
+
+  test("unmap() while fs.read writes into the map on the thread pool", () => {
+    const r = scenario("fsread");
+    assert.ok(r.outcome === 1 << 20 || typeof r.outcome === "string", String(r.outcome));
+    if (r.busy) assert.equal(r.mappedWhileBusy, 1 << 20, "EBUSY left the map as it was");
+  });
+
+  test("a range whose getter unmaps: read once, then the map is found unmapped", () => {
+    assert.deepEqual(scenario("getter-unmap"), {
+      results: ["ERR_MMAP_UNMAPPED", "ERR_MMAP_UNMAPPED", "ERR_MMAP_UNMAPPED"],
+    });
+  });
+
+  test.unless(noTransfer, "a range whose getter moves the memory away", () => {
+    const lost = real ? {} : { unmapError: "ERR_MMAP_DETACHED" };
+    assert.deepEqual(scenario("getter-transfer"), { code: "ERR_MMAP_DETACHED", ...lost, movedLength: 1 << 20 });
+  });
+
+  test.unless(
+    process.platform === "linux" ? undefined : "counts mappings through /proc/self/maps, which only Linux has",
+    "100,000 map/touch/unmap cycles with no await do not pile up mappings",
+    () => {
+      type Counts = { lines: number; ofFile: number; vmKiB: number; live: number; retired: number };
+      const r = scenario("tight-loop") as { cycles: number; base: Counts; max: Counts; after: Counts };
+      console.log(
+        `# ${backendName}, ${r.cycles} cycles: base ${JSON.stringify(r.base)}, most in the loop ${JSON.stringify(r.max)}, after it ${JSON.stringify(r.after)}`,
+      );
+      assert.equal(r.max.ofFile, 0, "unmap() lets go of the file at once: no mapping of it is left");
+      assert.ok(r.max.live <= 1, "one live map at a time");
+      // The runtime's own heap grows by some hundreds of mappings in such a loop (the fallback, which maps
+      // nothing, shows +200 to +400); one mapping per cycle would be +100,000.
+      const bound = r.cycles / 50;
+      assert.ok(
+        r.max.lines - r.base.lines < bound,
+        `fewer than ${bound} more mappings, not ${r.max.lines - r.base.lines}`,
+      );
+      assert.equal(r.after.retired, 0, "every unmapped range is given back once the loop yields");
+      assert.equal(r.after.live, 0);
+    },
+  );
+});
