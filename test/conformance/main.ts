@@ -12,6 +12,7 @@ import "./memory.test.js";
 import "./lifetime.test.js";
 import "./errors.test.js";
 import "./backend.test.js";
+import "./fallback-data.test.js";
 
 const report = await run(`conformance[${backendName}]`);
 const out = process.env.PORTABLE_MMAP_REPORT;

@@ -3,5 +3,6 @@ import { run } from "../harness.js";
 import "./errors.test.js";
 import "./koffi-backend.test.js";
 import "./koffi-constants.test.js";
+import "./fallback.test.js";
 
 await run("unit");
