@@ -1,16 +1,20 @@
 /**
  * Child processes of the conformance suite, for what must not run in the
  * suite's own process: reading after unmap (a crash would end the child, not
- * the suite), backend selection from the environment, release after GC.
+ * the suite), backend selection from the environment, release after GC,
+ * other users and permissions, hostile scenarios (hostile-child.ts).
  * Usage: child.js <command> [args]; prints one JSON line. `info` reports
  * the selection, `backendInfo()` and every warning the process emitted.
  */
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as api from "portable-mmap";
-import { map, mapRegion, RDWR } from "portable-mmap";
+import { backendInfo, map, mapRegion, RDWR } from "portable-mmap";
 import { forceGc } from "./gc.js";
 import { hostile } from "./hostile-child.js";
+import { contents, positions, type StoreResult, storeAndFlush, stored } from "./store.js";
 
 const [command, file] = process.argv.slice(2);
 
@@ -94,6 +98,43 @@ async function main(): Promise<void> {
     case "hostile":
       print(await hostile(process.argv[4] as string, file as string, process.argv[5] as string));
       break;
+    case "append-store": {
+      // An RDWR map of a descriptor in append mode, in whatever this process's permissions allow.
+      const fd = fs.openSync(file as string, "a+");
+      const result = storeAndFlush(fd, positions, stored);
+      fs.closeSync(fd);
+      const selected = backendInfo().backends.find((b) => b.name === backendInfo().selected);
+      print({ result, needsDescriptor: selected?.capabilities?.needsDescriptor });
+      break;
+    }
+    case "reopen-denied": {
+      // Descriptors that stay writable while a new open of their file is refused (mode 000).
+      // Root passes every permission check, so root drops to nobody first, once every backend is loaded.
+      backendInfo();
+      if (process.getuid?.() === 0) {
+        process.setgid?.(65534);
+        process.setuid?.(65534);
+      }
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-denied-"));
+      const results: Record<string, StoreResult> = {};
+      try {
+        for (const flags of ["r+", "a+"]) {
+          const target = path.join(dir, `${flags[0]}.bin`);
+          fs.writeFileSync(target, contents);
+          const fd = fs.openSync(target, flags);
+          fs.chmodSync(target, 0);
+          try {
+            results[flags] = storeAndFlush(fd, positions, stored);
+          } finally {
+            fs.closeSync(fd);
+          }
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      print({ uid: process.getuid?.(), results });
+      break;
+    }
     default:
       throw new Error(`unknown command ${command}`);
   }

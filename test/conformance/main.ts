@@ -13,6 +13,7 @@ import "./lifetime.test.js";
 import "./errors.test.js";
 import "./backend.test.js";
 import "./hostile.test.js";
+import "./fallback-data.test.js";
 
 const report = await run(`conformance[${backendName}]`);
 const out = process.env.PORTABLE_MMAP_REPORT;

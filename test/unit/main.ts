@@ -4,5 +4,6 @@ import "./errors.test.js";
 import "./koffi-backend.test.js";
 import "./koffi-constants.test.js";
 import "./select.test.js";
+import "./fallback.test.js";
 
 await run("unit");

@@ -8,9 +8,16 @@
 const PAGE = 4096;
 
 /**
+ * The range is compared in windows of this many bytes, so that every offset
+ * passed to a Buffer method stays below 2^31: Deno's take an int32.
+ */
+const WINDOW = 2 ** 30;
+
+/**
  * Calls `write(start, end)` for each run of bytes in `[offset, offset + length)`
  * where `current` differs from `known`, in order, then copies the run into
  * `known`. Pages are compared whole first (memcmp), bytes only in changed pages.
+ * `offset` is a page boundary.
  */
 export function forEachChange(
   current: Uint8Array,
@@ -20,9 +27,19 @@ export function forEachChange(
   write: (start: number, end: number) => void,
 ): void {
   const end = offset + length;
+  for (let from = offset; from < end; from += WINDOW) {
+    const to = Math.min(from + WINDOW, end);
+    // A run that goes on past the window is written in two parts.
+    changesIn(current.subarray(from, to), known.subarray(from, to), (start, stop) => write(from + start, from + stop));
+  }
+}
+
+/** forEachChange over the whole of `current` (at most one window long). */
+function changesIn(current: Uint8Array, known: Uint8Array, write: (start: number, end: number) => void): void {
+  const end = current.length;
   const now = Buffer.from(current.buffer, current.byteOffset, current.byteLength);
   const was = Buffer.from(known.buffer, known.byteOffset, known.byteLength);
-  let i = offset;
+  let i = 0;
   while (i < end) {
     const pageEnd = Math.min(i - (i % PAGE) + PAGE, end);
     if (now.compare(was, i, pageEnd, i, pageEnd) === 0) {

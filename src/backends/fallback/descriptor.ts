@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { descriptorFlags } from "./fdinfo.js";
 
 /** Whether `fd` still refers to the file `identity` was taken from. */
 export function sameFile(fd: number, identity: fs.BigIntStats): boolean {
@@ -15,12 +16,23 @@ export function sameFile(fd: number, identity: fs.BigIntStats): boolean {
   }
 }
 
+/** A descriptor of the backend's own, from {@link openOwnDescriptor}. */
+export interface OwnDescriptor {
+  readonly fd: number;
+  /**
+   * Opened as a new open file description (/proc/self/fd on Linux), so
+   * without the caller's O_APPEND. Opening /dev/fd/N on macOS and the BSDs
+   * duplicates the caller's descriptor instead, O_APPEND included.
+   */
+  readonly fresh: boolean;
+}
+
 /**
  * Reopens the file behind `fd` read-write through /proc/self/fd (Linux) or
- * /dev/fd (macOS, the BSDs) and returns the new descriptor. Throws the error
- * of the last attempt (EMFILE, EACCES, ...) where neither works.
+ * /dev/fd (macOS, the BSDs). Throws the error of the last attempt (EMFILE,
+ * EACCES, ...) where neither works.
  */
-export function openOwnDescriptor(fd: number): number {
+export function openOwnDescriptor(fd: number): OwnDescriptor {
   const identity = fs.fstatSync(fd, { bigint: true });
   let failure: unknown = Object.assign(new Error("ENOENT: no such file or directory, open '/dev/fd'"), {
     code: "ENOENT",
@@ -35,7 +47,7 @@ export function openOwnDescriptor(fd: number): number {
       failure = error;
       continue;
     }
-    if (sameFile(own, identity)) return own;
+    if (sameFile(own, identity)) return { fd: own, fresh: dir === "/proc/self/fd" };
     fs.closeSync(own);
   }
   throw failure;
@@ -50,7 +62,7 @@ export function canReopen(): boolean {
   let fd = -1;
   try {
     fd = fs.openSync(os.devNull, "r+");
-    fs.closeSync(openOwnDescriptor(fd));
+    fs.closeSync(openOwnDescriptor(fd).fd);
     return true;
   } catch {
     return false;
@@ -73,13 +85,8 @@ const deno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
  */
 export function assertWritable(fd: number, position: number): void {
   if (deno) {
-    let flags: string | undefined;
-    try {
-      flags = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))?.[1];
-    } catch {
-      return; // no /proc here, or not allowed to read it
-    }
-    if (flags !== undefined && (Number.parseInt(flags, 8) & 3) === 0) {
+    const flags = descriptorFlags(fd);
+    if (flags !== undefined && (flags & 3) === 0) {
       throw Object.assign(new Error("EBADF: bad file descriptor, write"), { code: "EBADF" });
     }
     return;

@@ -3,9 +3,11 @@
  * real mapping is possible. See docs/fallback.md for what differs.
  *
  * - map reads the region into JavaScript memory (ANON: zeroed memory); RDWR
- *   maps also keep a copy of what the file held, to know what changed;
+ *   maps also keep a copy of what the file held, to know what changed, and
+ *   choose the descriptor to write back through (target.ts);
  * - flush writes the changed bytes of RDWR regions back with positioned
  *   writes, then fdatasync, so what flush() reports written is on the device;
+ *   it refuses to write through a descriptor in append mode (placement.ts);
  *   flushAsync writes the same way and waits for the device off the
  *   JavaScript thread;
  * - unmap flushes RDWR regions, then detaches (the API calls it only once no
@@ -15,12 +17,16 @@
  */
 import * as fs from "node:fs";
 import { isDetached, moveOut } from "../../api/buffers.js";
-import { fromNodeError, systemError } from "../../api/errors.js";
+import { fromNodeError, MmapSystemError, systemError } from "../../api/errors.js";
 import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
 import { forEachChange } from "./changes.js";
-import { assertWritable, canReopen, openOwnDescriptor, sameFile } from "./descriptor.js";
+import { assertWritable, canReopen, sameFile } from "./descriptor.js";
+import { readAt, writeAt } from "./io.js";
+import { appendError, type Placement, writeFirstByte } from "./placement.js";
+import { writeTarget } from "./target.js";
 
-interface Handle {
+/** A fallback map's state. */
+export interface Handle {
   /** The bytes; weak, because the API's FinalizationRegistry holds the handle and targets the buffer. */
   readonly buffer: WeakRef<ArrayBuffer>;
   /** Shared maps: the bytes as the file holds them, as far as this map knows. */
@@ -32,6 +38,8 @@ interface Handle {
   /** The file behind the caller's descriptor, to refuse writing if it was closed and reused. */
   readonly identity?: fs.BigIntStats;
   readonly fileOffset: number;
+  /** Whether positioned writes through `fd` land where asked; `unknown` until a write tells. */
+  placement: Placement;
   /** After unmap: the memory, moved out of the detached buffer, kept until that buffer is collected. */
   kept?: ArrayBuffer;
   released: boolean;
@@ -64,15 +72,6 @@ function accessError(error: unknown): Error {
   return code === "EBADF" ? systemError("EACCES", "mmap") : fromNodeError(error, "mmap");
 }
 
-function readRegion(fd: number, target: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < target.length) {
-    const n = fs.readSync(fd, target, done, target.length - done, position + done);
-    if (n === 0) break; // The file shrank since the size check: the rest stays zero.
-    done += n;
-  }
-}
-
 function bytesOf(handle: Handle): Uint8Array {
   const buffer = handle.buffer.deref();
   if (!buffer) throw systemError("EINVAL", "msync");
@@ -86,15 +85,27 @@ function guard(handle: Handle, syscall: string): void {
 /** Writes the bytes of the range that changed since they were last written or read. */
 function writeChanges(handle: Handle, known: Uint8Array, offset: number, length: number): void {
   guard(handle, "msync");
+  if (handle.placement === "append") throw appendError("msync");
   const current = bytesOf(handle);
   try {
-    forEachChange(current, known, offset, length, (start, end) => {
-      for (let done = start; done < end; )
-        done += fs.writeSync(handle.fd, current, done, end - done, handle.fileOffset + done);
-    });
+    forEachChange(current, known, offset, length, (start, end) =>
+      writeRun(handle, current.subarray(start, end), handle.fileOffset + start),
+    );
   } catch (error) {
-    throw fromNodeError(error, "msync");
+    throw error instanceof MmapSystemError ? error : fromNodeError(error, "msync");
   }
+}
+
+/** Writes one run of changed bytes; the first run through a descriptor of unknown placement finds it out. */
+function writeRun(handle: Handle, bytes: Uint8Array, position: number): void {
+  if (handle.placement === "unknown") {
+    handle.placement = writeFirstByte(handle.fd, bytes, position);
+    // One byte went to the end of the file; the rest of the map's changes must not follow it.
+    if (handle.placement === "append") throw appendError("msync");
+    writeAt(handle.fd, bytes.subarray(1), position + 1);
+    return;
+  }
+  writeAt(handle.fd, bytes, position);
 }
 
 function flush(handle: Handle, offset: number, length: number): void {
@@ -123,43 +134,44 @@ async function flushAsync(handle: Handle, offset: number, length: number): Promi
   }
 }
 
-function map(request: MapRequest): Mapping<Handle> {
-  const buffer = new ArrayBuffer(request.length);
-  let fd = -1;
-  let ownFd = false;
-  let identity: fs.BigIntStats | undefined;
-  let known: Uint8Array | undefined;
+/** Makes the memory of a map; a parameter of {@link createBackend} so that tests can make it fail. */
+export type Allocate = (length: number) => ArrayBuffer;
+
+const allocateZeroed: Allocate = (length) => new ArrayBuffer(length);
+
+function allocateOrThrow(allocate: Allocate, length: number): ArrayBuffer {
+  try {
+    return allocate(length);
+  } catch {
+    throw systemError("ENOMEM", "mmap"); // V8 says RangeError: Array buffer allocation failed
+  }
+}
+
+function map(request: MapRequest, allocate: Allocate): Mapping<Handle> {
+  const shared = request.shared && !request.anon;
+  // Memory first: if there is not enough, nothing has been opened that would need closing.
+  const buffer = allocateOrThrow(allocate, request.length);
+  const known = shared ? new Uint8Array(allocateOrThrow(allocate, request.length)) : undefined;
   if (!request.anon) {
+    const bytes = new Uint8Array(buffer);
     try {
       // A zero-length write fails on a descriptor not open for writing (a zero-length read is not even tried).
-      if (request.shared) assertWritable(request.fd, request.offset);
-      readRegion(request.fd, new Uint8Array(buffer), request.offset);
+      if (shared) assertWritable(request.fd, request.offset);
+      readAt(request.fd, bytes, request.offset); // if the file shrank since the size check, the rest stays zero
     } catch (error) {
       throw accessError(error);
     }
-    if (request.shared) {
-      if (capabilities.needsDescriptor) {
-        fd = request.fd;
-        identity = fs.fstatSync(fd, { bigint: true });
-      } else {
-        // The caller may close its descriptor after map(): write back through one of our own.
-        try {
-          fd = openOwnDescriptor(request.fd);
-        } catch (error) {
-          throw fromNodeError(error, "mmap");
-        }
-        ownFd = true;
-      }
-      known = new Uint8Array(buffer).slice();
-    }
+    known?.set(bytes);
   }
+  const target = shared ? writeTarget(request.fd, !capabilities.needsDescriptor) : undefined;
   const handle: Handle = {
     buffer: new WeakRef(buffer),
     known,
-    fd,
-    ownFd,
-    identity,
+    fd: target?.fd ?? -1,
+    ownFd: target?.own ?? false,
+    identity: target?.identity,
     fileOffset: request.offset,
+    placement: target?.placement ?? "positioned",
     released: false,
   };
   return { buffer, handle };
@@ -222,22 +234,30 @@ function reserve(fd: number, offset: number, length: number): void {
 
 const noop = (): void => {};
 
+/**
+ * The fallback backend; `allocate` makes the memory of each map (and of the
+ * copy RDWR maps keep), so that tests can make it fail.
+ */
+export function createBackend(allocate: Allocate = allocateZeroed): Backend<Handle> {
+  return {
+    name: "fallback",
+    pageSize: 4096,
+    allocationGranularity: windows ? 65536 : 4096,
+    capabilities,
+    map: (request) => map(request, allocate),
+    flush,
+    flushAsync,
+    lock: noop,
+    unlock: noop,
+    advise: noop,
+    protect: noop,
+    residency: (_handle, _offset, length) => new Uint8Array(Math.ceil(length / 4096)).fill(1),
+    reserve,
+    detach,
+    unmap,
+    release,
+  };
+}
+
 /** Loads the fallback backend; it works on every host. */
-export const load: BackendLoader = (): Backend<Handle> => ({
-  name: "fallback",
-  pageSize: 4096,
-  allocationGranularity: windows ? 65536 : 4096,
-  capabilities,
-  map,
-  flush,
-  flushAsync,
-  lock: noop,
-  unlock: noop,
-  advise: noop,
-  protect: noop,
-  residency: (_handle, _offset, length) => new Uint8Array(Math.ceil(length / 4096)).fill(1),
-  reserve,
-  detach,
-  unmap,
-  release,
-});
+export const load: BackendLoader = (): Backend<Handle> => createBackend();
