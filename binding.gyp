@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "portable_mmap",
-      "sources": ["native/addon.cc", "native/region.cc", "native/table.cc", "native/sys_posix.cc", "native/sys_windows.cc"],
+      "sources": ["native/addon.cc", "native/region.cc", "native/table.cc", "native/sys_posix.cc", "native/sys_windows.cc", "native/win_views.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
       "defines": ["NAPI_VERSION=7", "NODE_ADDON_API_DISABLE_DEPRECATED", "_FILE_OFFSET_BITS=64"],
       "cflags_cc": ["-Wall", "-Wextra", "-Wno-missing-field-initializers"],

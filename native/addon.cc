@@ -422,8 +422,10 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   exports.Set("externalBuffers", Napi::Number::New(env, external));
 #ifdef _WIN32
   exports.Set("windows", Napi::Boolean::New(env, true));
+  exports.Set("retiresInPlace", Napi::Boolean::New(env, win::PlaceholdersWork()));
 #else
   exports.Set("windows", Napi::Boolean::New(env, false));
+  exports.Set("retiresInPlace", Napi::Boolean::New(env, true));
 #endif
   if (external == napi_ok) {
     // The process-wide counters, read by JavaScript without a call; never freed.

@@ -8,6 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#ifdef _WIN32
+#include "win_views.h"
+#endif
+
 namespace pmm {
 
 // The calls that can fail, reported to JavaScript by index; names in kSyscalls.
@@ -52,8 +56,8 @@ struct Mapping {
   size_t size;
   int32_t flags;  // Flags of the request
 #ifdef _WIN32
-  void* file;        // our handle of the file, for FlushFileBuffers; nullptr when there is nothing to flush
-  bool placeholder;  // the view sits in a placeholder, so it can be retired in place
+  void* file;      // our handle of the file, for FlushFileBuffers; nullptr when there is nothing to flush
+  win::View view;  // the view, in a placeholder where they work
 #endif
 };
 

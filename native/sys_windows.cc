@@ -129,19 +129,20 @@ int Map(int fd, int64_t offset, size_t length, int32_t flags, Mapping* out, Sys*
   DWORD access = copy ? FILE_MAP_COPY : writable ? FILE_MAP_WRITE : FILE_MAP_READ;
   if (executable) access |= FILE_MAP_EXECUTE;
   uint64_t at = anon ? 0 : static_cast<uint64_t>(offset);
-  void* p = MapViewOfFile(section, access, static_cast<DWORD>(at >> 32), static_cast<DWORD>(at), length);
-  code = p == nullptr ? LastError() : 0;
+  win::View view;
+  code = static_cast<int>(win::MapView(section, at, length, win::ProtectionOf(access), &view));
   CloseHandle(section);  // the view keeps the section alive
-  if (p == nullptr) {
+  if (code != 0) {
     if (file != nullptr) CloseHandle(file);
     *sys = kMapViewOfFile;
     return code;
   }
+  void* p = view.addr;
   if ((executable && !exec) || sectionWritable != writable) {
     DWORD old;
     if (!VirtualProtect(p, length, Protection(writable, copy, exec), &old)) {
       code = LastError();
-      UnmapViewOfFile(p);
+      win::ReleaseView(&view);
       if (file != nullptr) CloseHandle(file);
       *sys = kVirtualProtect;
       return code;
@@ -153,21 +154,26 @@ int Map(int fd, int64_t offset, size_t length, int32_t flags, Mapping* out, Sys*
     CloseHandle(file);
     file = nullptr;
   }
-  *out = Mapping{static_cast<uint8_t*>(p), length, flags, file, false};
+  *out = Mapping{static_cast<uint8_t*>(p), length, flags, file, view};
   return 0;
 }
 
 int Retire(Mapping* m, Sys* /*sys*/) {
-  // Without a placeholder a view cannot be replaced in one step: between
-  // UnmapViewOfFile and a new allocation another thread could take the range,
-  // and a stale view would then write into someone else's memory. So the view
-  // stays mapped until it is released.
-  (void)m;
-  return kKeptMapped;
+  // In a placeholder the view is replaced by zero pages without the range
+  // being free in between. Without one a view cannot be replaced in one step
+  // (another thread could take the range between UnmapViewOfFile and a new
+  // allocation, and a stale view would then write into someone else's
+  // memory), so it stays mapped until it is released.
+  win::RetireView(&m->view);
+  if (m->view.state == win::kViewKept) return kKeptMapped;
+  // The file handle only served FlushFileBuffers, which has nothing left to do.
+  if (m->file != nullptr) CloseHandle(m->file);
+  m->file = nullptr;
+  return kRetiredInPlace;
 }
 
 void Release(Mapping* m) {
-  UnmapViewOfFile(m->addr);
+  win::ReleaseView(&m->view);
   if (m->file != nullptr) CloseHandle(m->file);
   m->file = nullptr;
 }

@@ -139,29 +139,53 @@ int64_t FaultAt(double id) {
   return s == nullptr ? -1 : s->fault_at.load(std::memory_order_acquire);
 }
 
+namespace {
+
+// Reads a slot's fields consistently (seqlock); false if a writer kept it busy.
+bool Snapshot(Slot* s, uint32_t* kind, uintptr_t* begin, uintptr_t* end, int64_t* file_offset) {
+  // A writer interrupted by this very signal never finishes: give up after a few tries.
+  for (int attempt = 0; attempt < 64; attempt++) {
+    uint32_t before = s->seq.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    *kind = s->kind.load(std::memory_order_relaxed);
+    *begin = s->begin.load(std::memory_order_relaxed);
+    *end = s->end.load(std::memory_order_relaxed);
+    *file_offset = s->file_offset.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (s->seq.load(std::memory_order_relaxed) == before) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Owns(uintptr_t addr) {
+  uint32_t count = used.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < count; i++) {
+    uint32_t kind;
+    uintptr_t begin, end;
+    int64_t file_offset;
+    if (Snapshot(At(i), &kind, &begin, &end, &file_offset) && kind != kFree && addr >= begin && addr < end)
+      return true;
+  }
+  return false;
+}
+
 Kind HandleFault(uintptr_t addr, size_t page_size, uintptr_t* page_begin) {
   uint32_t count = used.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < count; i++) {
     Slot* s = At(i);
-    // A writer interrupted by this very signal never finishes: give up after a few tries.
-    for (int attempt = 0; attempt < 64; attempt++) {
-      uint32_t before = s->seq.load(std::memory_order_acquire);
-      if (before & 1) continue;
-      uint32_t kind = s->kind.load(std::memory_order_relaxed);
-      uintptr_t begin = s->begin.load(std::memory_order_relaxed);
-      uintptr_t end = s->end.load(std::memory_order_relaxed);
-      int64_t file_offset = s->file_offset.load(std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (s->seq.load(std::memory_order_relaxed) != before) continue;
-      if (kind == kFree || addr < begin || addr >= end) break;
-      if (kind != kFile) return static_cast<Kind>(kind);
-      *page_begin = addr - (addr - begin) % page_size;
-      int64_t none = -1;
-      int64_t at = file_offset + static_cast<int64_t>(*page_begin - begin);
-      s->fault_at.compare_exchange_strong(none, at, std::memory_order_acq_rel);
-      counters[kFaultEpoch].fetch_add(1, std::memory_order_release);
-      return kFile;
-    }
+    uint32_t kind;
+    uintptr_t begin, end;
+    int64_t file_offset;
+    if (!Snapshot(s, &kind, &begin, &end, &file_offset) || kind == kFree || addr < begin || addr >= end) continue;
+    if (kind != kFile) return static_cast<Kind>(kind);
+    *page_begin = addr - (addr - begin) % page_size;
+    int64_t none = -1;
+    int64_t at = file_offset + static_cast<int64_t>(*page_begin - begin);
+    s->fault_at.compare_exchange_strong(none, at, std::memory_order_acq_rel);
+    counters[kFaultEpoch].fetch_add(1, std::memory_order_release);
+    return kFile;
   }
   return kFree;
 }

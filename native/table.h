@@ -45,6 +45,9 @@ void Remove(double id);
 // The file offset of the first page that faulted, or -1.
 int64_t FaultAt(double id);
 
+// Whether `addr` lies in one of the table's mappings (live or retired). Lock-free.
+bool Owns(uintptr_t addr);
+
 // For the signal handler: if `addr` lies in a mapping of the table, returns
 // its kind and, for kFile, sets *page_begin to the start of the faulting page
 // and records the fault (first one wins; the epoch counter grows). Lock-free.

@@ -92,13 +92,12 @@ export function dropOnCollection(owner: object, s: State): void {
 }
 
 /**
- * The backend's `unmap`, once no flush is pending: then the descriptor the
- * map owns is closed, or, where the backend keeps the address range, both
- * wait for the buffer's collection.
+ * The backend's `unmap`, once no flush is pending; then the descriptor the
+ * map owns is closed. Where the backend keeps the address range, `dropped`
+ * (registered at map time) hands it on when the MMap is collected.
  */
 export function finish(s: State, moved: boolean): void {
   s.keep = s.backend.unmap(s.handle, s.buffer, moved);
-  if (s.keep) return; // `dropped` (registered at map time) hands it on when the MMap is collected.
-  dropped.unregister(s);
+  if (!s.keep) dropped.unregister(s);
   closeOwnFd(s);
 }

@@ -23,6 +23,8 @@ export interface Addon {
   readonly externalBuffers: number;
   /** Error codes are Win32 (GetLastError) values rather than errno values. */
   readonly windows: boolean;
+  /** unmap() replaces the pages in place (POSIX; Windows with placeholders), else the view stays until released. */
+  readonly retiresInPlace: boolean;
   /** [faults handled, live mappings] of the whole process; missing where external buffers are refused. */
   readonly counters?: Int32Array;
   /** Missing where the addon cannot stat descriptors (statx refused by a seccomp filter); the API then uses fstatSync. */

@@ -81,6 +81,16 @@ export interface Capabilities {
   readonly reportsResidency: boolean;
   /** `unmap` detaches the buffer, so every view reads length 0 afterwards. */
   readonly detachesOnUnmap: boolean;
+  /**
+   * `unmap` lets go of the file at once: it can be truncated or deleted
+   * (Windows refuses both while a view is mapped), and a view of the memory
+   * that something still holds (a buffer its memory was moved to, work on
+   * the thread pool) reads zeros and its writes go nowhere. False on Windows
+   * without placeholders (before Windows 10 1803, Wine 8): there the view
+   * stays mapped until its buffer is collected, because a view cannot be
+   * replaced in place without them.
+   */
+  readonly releasesFileOnUnmap: boolean;
   /** `flushAsync` does its work off the JavaScript thread. */
   readonly flushesOffThread: boolean;
   /**

@@ -103,6 +103,33 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
     return { cycles, sum, base, max, after: mappings(file) };
   },
 
+  /** unmap(), then truncate and delete the file: at once, or (without placeholders on Windows) once collected. */
+  async "truncate-after-unmap"(file) {
+    // In a function of its own, so that nothing holds the map once it returns.
+    (() => {
+      const m = mapFile(file, { prot: RDWR });
+      m[0] = 1;
+      m.unmap();
+    })();
+    const attempt = (): string => {
+      try {
+        fs.truncateSync(file, 10);
+        return "ok";
+      } catch (error) {
+        return codeOf(error);
+      }
+    };
+    const atOnce = attempt();
+    await collectGarbage();
+    const afterCollection = attempt();
+    try {
+      fs.unlinkSync(file);
+    } catch (error) {
+      return { atOnce, afterCollection, unlink: codeOf(error) };
+    }
+    return { atOnce, afterCollection, exists: fs.existsSync(file) };
+  },
+
   /** A BYOB stream read moves the buffer of the view it is given (the whole map's buffer). */
   async byob(file) {
     const m = mapFile(file, { prot: RDWR });

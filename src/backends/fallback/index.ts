@@ -56,6 +56,7 @@ function capabilitiesHere(): Capabilities {
     enforcesProtection: false,
     reportsResidency: false,
     detachesOnUnmap: true,
+    releasesFileOnUnmap: true,
     // Waiting for the device happens off the thread only on a descriptor of the backend's own:
     // the caller's may be closed, and its number reused, as soon as unmap() returns.
     flushesOffThread: !needsDescriptor,

@@ -86,6 +86,7 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
     enforcesProtection: true,
     reportsResidency: sys.reportsResidency,
     detachesOnUnmap: detach !== undefined,
+    releasesFileOnUnmap: sys.zero !== undefined,
     flushesOffThread: true,
     needsDescriptor: false,
   });

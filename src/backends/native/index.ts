@@ -25,16 +25,6 @@ const adviceIds: Record<Advice, number> = { normal: 0, random: 1, sequential: 2,
 // napi_status 22 (js_native_api_types.h).
 const NAPI_NO_EXTERNAL_BUFFERS_ALLOWED = 22;
 
-const capabilities: Capabilities = Object.freeze({
-  sharesPageCache: true,
-  locksMemory: true,
-  enforcesProtection: true,
-  reportsResidency: true,
-  detachesOnUnmap: true,
-  flushesOffThread: true,
-  needsDescriptor: false,
-});
-
 let backend: Backend<number> | undefined;
 
 /**
@@ -66,6 +56,16 @@ function create(a: Addon): Backend<number> {
     if (code !== 0) throw error(code, scratch[1] as number);
   };
   const sweepLater = idleSweeper(a);
+  const capabilities: Capabilities = Object.freeze({
+    sharesPageCache: true,
+    locksMemory: true,
+    enforcesProtection: true,
+    reportsResidency: true,
+    detachesOnUnmap: true,
+    releasesFileOnUnmap: a.retiresInPlace,
+    flushesOffThread: true,
+    needsDescriptor: false,
+  });
   const napiCall = syscalls.indexOf("napi");
 
   return {
