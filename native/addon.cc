@@ -12,7 +12,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <string>
 
+#include "fault.h"
 #include "region.h"
 #include "sys.h"
 #include "table.h"
@@ -151,7 +153,7 @@ Napi::Value MapRegion(const Napi::CallbackInfo& info) {
   bool anon = flags & kAnon;
   if (r != nullptr) {
     r->id = table::Add(r, reinterpret_cast<uintptr_t>(mapping.addr), mapping.size, anon ? -1 : offset,
-                       anon ? table::kOther : table::kFile);
+                       flags & kWritable);
   }
   napi_value buffer;
   napi_status status = r == nullptr || r->id == 0
@@ -196,10 +198,11 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
     return Result(info, Busy(), kNapi);
   }
   Sys sys = kMmap;
-  // If the pages cannot be replaced (out of memory), the file stays mapped
-  // until the range is released, which is still safe.
-  bool in_place = Retire(&r->mapping, &sys) == kRetiredInPlace;
-  table::Retire(r->id, in_place);
+  // If the pages cannot be replaced (out of memory, or Windows without
+  // placeholders), the file stays mapped until the range is released, which
+  // is still safe.
+  Retire(&r->mapping, &sys);
+  table::Retire(r->id);
   // Without a weak reference (out of memory) nothing can tell when the buffer
   // is gone: the range then stays reserved for good, which is safe too.
   if (napi_create_reference(env, buffer, 0, &r->buffer) != napi_ok) {
@@ -340,6 +343,8 @@ Napi::Value ProtectRange(const Napi::CallbackInfo& info) {
   int32_t flags = info[3].As<Napi::Number>().Int32Value();
   Sys sys = kMprotect;
   int code = Protect(range.region->mapping, range.addr, range.length, flags & kWritable, flags & kExec, &sys);
+  // A zero page the fault handler puts in gets the same protection (the API protects whole maps).
+  if (code == 0) table::SetWritable(range.region->id, flags & kWritable);
   return Result(info, code, sys);
 }
 
@@ -409,6 +414,9 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   napi_create_reference(env, scratch_buffer, 1, &e->scratch_ref);
   e->scratch = static_cast<double*>(scratch_data);
   int external = ProbeExternalBuffers(env);
+  // PORTABLE_MMAP_SIGBUS=0 leaves SIGBUS alone (an embedder with handlers of its own).
+  const char* sigbus = std::getenv("PORTABLE_MMAP_SIGBUS");
+  bool faults = (sigbus == nullptr || std::string(sigbus) != "0") && InstallFaultHandler();
   ArmSentinel(e);
   napi_set_instance_data(env, e, FreeEnv, nullptr);
 
@@ -420,6 +428,7 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(PageSize())));
   exports.Set("allocationGranularity", Napi::Number::New(env, static_cast<double>(Granularity())));
   exports.Set("externalBuffers", Napi::Number::New(env, external));
+  exports.Set("handlesFaults", Napi::Boolean::New(env, faults));
 #ifdef _WIN32
   exports.Set("windows", Napi::Boolean::New(env, true));
   exports.Set("retiresInPlace", Napi::Boolean::New(env, win::PlaceholdersWork()));

@@ -44,8 +44,8 @@ void ReportRetired(Env* e, int64_t delta) {
 void Settle(Region* r, napi_env napi) {
   Env* e = r->env;
   if (MayRelease(r)) {
+    table::Remove(r->id);  // first: no fault handler may touch the range once it is given back
     Release(&r->mapping);
-    table::Remove(r->id);
     r->released = true;
     if (r->retired && e != nullptr && napi != nullptr) ReportRetired(e, -static_cast<int64_t>(r->mapping.size));
   }

@@ -1,8 +1,19 @@
 // The process-wide table of mappings; see table.h.
+//
+// Memory ordering, as the SIGBUS handler needs it:
+// - Publication: a chunk pointer is stored (release) before `used` (release);
+//   a reader that loads `used` (acquire) sees every chunk below it. A slot's
+//   fields are stored before its `begin` (release); a reader that sees the
+//   new `begin` (acquire) sees them.
+// - Pin and withdraw (Dekker): the handler increments `inflight`, then
+//   re-reads `begin` (both seq_cst); Remove stores `begin` = 0, then waits
+//   for `inflight` to drop to 0 (both seq_cst). Either the handler sees 0 and
+//   leaves the range alone, or Remove sees the pin and waits for it.
 #include "table.h"
 
 #include <mutex>
 #include <new>
+#include <thread>
 
 namespace pmm {
 namespace table {
@@ -11,27 +22,29 @@ std::atomic<int32_t> counters[kCounterCount];
 
 namespace {
 
+static_assert(std::atomic<uintptr_t>::is_always_lock_free, "the signal handler needs lock-free atomics");
+static_assert(std::atomic<int64_t>::is_always_lock_free, "the signal handler needs lock-free atomics");
+static_assert(std::atomic<uint32_t>::is_always_lock_free, "the signal handler needs lock-free atomics");
+
 // Ids are slot | generation << kSlotBits, kept below 2^53 so a double holds them exactly.
 constexpr int kSlotBits = 24;
-constexpr uint32_t kChunkSize = 4096;
+constexpr uint32_t kChunkSize = 1024;
 constexpr uint32_t kMaxChunks = (1u << kSlotBits) / kChunkSize;
 constexpr uint64_t kMaxGeneration = (uint64_t{1} << 28) - 1;
 
-struct Slot {
-  // Seqlock: odd while a writer changes the fields below.
-  std::atomic<uint32_t> seq{0};
-  std::atomic<uint32_t> kind{kFree};
-  std::atomic<uintptr_t> begin{0};
-  std::atomic<uintptr_t> end{0};
+struct alignas(64) Slot {  // one cache line each: pins of different slots do not contend
+  std::atomic<uintptr_t> begin{0};  // 0 while free; stored last when added, first when removed
+  std::atomic<uintptr_t> size{0};
   std::atomic<int64_t> file_offset{-1};
-  // Written by the signal handler only: the first faulting page's file offset.
-  std::atomic<int64_t> fault_at{-1};
+  std::atomic<bool> writable{true};
+  std::atomic<uint32_t> inflight{0};  // fault handlers working on the range
+  std::atomic<int64_t> fault_at{-1};  // the first faulting byte's file offset
+  // Atomic because a stale id may be checked while another thread reuses the slot.
+  std::atomic<uint64_t> generation{1};
   // Writers only, under the mutex.
   Region* region = nullptr;
   bool live = false;     // counted in counters[kLive]
   bool retired = false;  // counted in counters[kRetired]
-  // Atomic because a stale id may be checked while another thread reuses the slot.
-  std::atomic<uint64_t> generation{1};
   uint32_t next_free = 0;  // 1 + index of the next free slot, 0 for none
 };
 
@@ -43,25 +56,23 @@ std::mutex mutex;
 
 Slot* At(uint32_t index) { return &chunks[index / kChunkSize].load(std::memory_order_acquire)[index % kChunkSize]; }
 
-// Runs `write` as one seqlock write of the slot.
-template <typename F>
-void Write(Slot* s, F write) {
-  s->seq.fetch_add(1, std::memory_order_acq_rel);
-  write();
-  s->seq.fetch_add(1, std::memory_order_release);
-}
-
 Slot* SlotOf(double id, uint32_t* index) {
   uint64_t bits = static_cast<uint64_t>(id);
   *index = static_cast<uint32_t>(bits & ((1u << kSlotBits) - 1));
-  if (id <= 0 || *index >= used.load(std::memory_order_relaxed)) return nullptr;
+  if (id <= 0 || *index >= used.load(std::memory_order_acquire)) return nullptr;
   Slot* s = At(*index);
   return s->generation.load(std::memory_order_acquire) == (bits >> kSlotBits) && s->region != nullptr ? s : nullptr;
 }
 
+void Count(Counter counter, bool* flag, bool on) {
+  if (*flag == on) return;
+  *flag = on;
+  counters[counter].fetch_add(on ? 1 : -1, std::memory_order_relaxed);
+}
+
 }  // namespace
 
-double Add(Region* region, uintptr_t begin, size_t size, int64_t file_offset, Kind kind) {
+double Add(Region* region, uintptr_t begin, size_t size, int64_t file_offset, bool writable) {
   std::lock_guard<std::mutex> lock(mutex);
   uint32_t index;
   if (first_free != 0) {
@@ -75,62 +86,33 @@ double Add(Region* region, uintptr_t begin, size_t size, int64_t file_offset, Ki
       if (chunk == nullptr) return 0;
       chunks[index / kChunkSize].store(chunk, std::memory_order_release);
     }
-    used.store(index + 1, std::memory_order_release);
+    used.store(index + 1, std::memory_order_release);  // the slot is free (begin 0): safe to scan
   }
   Slot* s = At(index);
   s->region = region;
-  s->live = true;
-  s->retired = false;
   s->next_free = 0;
-  Write(s, [&] {
-    s->begin.store(begin, std::memory_order_relaxed);
-    s->end.store(begin + size, std::memory_order_relaxed);
-    s->file_offset.store(file_offset, std::memory_order_relaxed);
-    s->fault_at.store(-1, std::memory_order_relaxed);
-    s->kind.store(kind, std::memory_order_relaxed);
-  });
-  counters[kLive].fetch_add(1, std::memory_order_relaxed);
+  s->retired = false;
+  Count(kLive, &s->live, true);
+  s->size.store(size, std::memory_order_relaxed);
+  s->file_offset.store(file_offset, std::memory_order_relaxed);
+  s->writable.store(writable, std::memory_order_relaxed);
+  s->fault_at.store(-1, std::memory_order_relaxed);
+  s->begin.store(begin, std::memory_order_release);  // published: a handler may use it from now on
   return static_cast<double>(index | (s->generation.load(std::memory_order_relaxed) << kSlotBits));
 }
 
-// Get and FaultAt take no lock: a slot is only removed or reused by the
-// thread that owns its mapping, which is the thread calling them.
+// Get, SetWritable and FaultAt take no lock: a slot is only removed or reused
+// by the thread that owns its mapping, which is the thread calling them.
 Region* Get(double id) {
   uint32_t index;
   Slot* s = SlotOf(id, &index);
   return s == nullptr ? nullptr : s->region;
 }
 
-void Retire(double id, bool in_place) {
-  std::lock_guard<std::mutex> lock(mutex);
+void SetWritable(double id, bool writable) {
   uint32_t index;
   Slot* s = SlotOf(id, &index);
-  if (s == nullptr) return;
-  if (in_place) Write(s, [&] { s->kind.store(kOther, std::memory_order_relaxed); });
-  if (s->live) counters[kLive].fetch_sub(1, std::memory_order_relaxed);
-  s->live = false;
-  if (!s->retired) counters[kRetired].fetch_add(1, std::memory_order_relaxed);
-  s->retired = true;
-}
-
-void Remove(double id) {
-  std::lock_guard<std::mutex> lock(mutex);
-  uint32_t index;
-  Slot* s = SlotOf(id, &index);
-  if (s == nullptr) return;
-  Write(s, [&] {
-    s->kind.store(kFree, std::memory_order_relaxed);
-    s->begin.store(0, std::memory_order_relaxed);
-    s->end.store(0, std::memory_order_relaxed);
-  });
-  if (s->live) counters[kLive].fetch_sub(1, std::memory_order_relaxed);
-  if (s->retired) counters[kRetired].fetch_sub(1, std::memory_order_relaxed);
-  s->live = s->retired = false;
-  s->region = nullptr;
-  uint64_t next = s->generation.load(std::memory_order_relaxed) + 1;
-  s->generation.store(next > kMaxGeneration ? 1 : next, std::memory_order_release);
-  s->next_free = first_free;
-  first_free = index + 1;
+  if (s != nullptr) s->writable.store(writable, std::memory_order_relaxed);
 }
 
 int64_t FaultAt(double id) {
@@ -139,55 +121,80 @@ int64_t FaultAt(double id) {
   return s == nullptr ? -1 : s->fault_at.load(std::memory_order_acquire);
 }
 
-namespace {
-
-// Reads a slot's fields consistently (seqlock); false if a writer kept it busy.
-bool Snapshot(Slot* s, uint32_t* kind, uintptr_t* begin, uintptr_t* end, int64_t* file_offset) {
-  // A writer interrupted by this very signal never finishes: give up after a few tries.
-  for (int attempt = 0; attempt < 64; attempt++) {
-    uint32_t before = s->seq.load(std::memory_order_acquire);
-    if (before & 1) continue;
-    *kind = s->kind.load(std::memory_order_relaxed);
-    *begin = s->begin.load(std::memory_order_relaxed);
-    *end = s->end.load(std::memory_order_relaxed);
-    *file_offset = s->file_offset.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (s->seq.load(std::memory_order_relaxed) == before) return true;
-  }
-  return false;
+void Retire(double id) {
+  std::lock_guard<std::mutex> lock(mutex);
+  uint32_t index;
+  Slot* s = SlotOf(id, &index);
+  if (s == nullptr) return;
+  // Zero pages are read-write: a late handler's zero page may be too.
+  s->writable.store(true, std::memory_order_relaxed);
+  Count(kLive, &s->live, false);
+  Count(kRetired, &s->retired, true);
 }
 
-}  // namespace
+void Remove(double id) {
+  std::lock_guard<std::mutex> lock(mutex);
+  uint32_t index;
+  Slot* s = SlotOf(id, &index);
+  if (s == nullptr) return;
+  s->begin.store(0, std::memory_order_seq_cst);  // withdrawn: new handlers skip the slot
+  // Handlers that pinned it before may still be about to map a zero page into
+  // the range: wait for them (they never block; microseconds).
+  while (s->inflight.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+  Count(kLive, &s->live, false);
+  Count(kRetired, &s->retired, false);
+  s->region = nullptr;
+  uint64_t next = s->generation.load(std::memory_order_relaxed) + 1;
+  s->generation.store(next > kMaxGeneration ? 1 : next, std::memory_order_release);
+  s->next_free = first_free;
+  first_free = index + 1;
+}
 
 bool Owns(uintptr_t addr) {
   uint32_t count = used.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < count; i++) {
-    uint32_t kind;
-    uintptr_t begin, end;
-    int64_t file_offset;
-    if (Snapshot(At(i), &kind, &begin, &end, &file_offset) && kind != kFree && addr >= begin && addr < end)
-      return true;
+    Slot* s = At(i);
+    uintptr_t begin = s->begin.load(std::memory_order_acquire);
+    if (begin != 0 && addr - begin < s->size.load(std::memory_order_relaxed)) return true;  // unsigned: addr < begin wraps
   }
   return false;
 }
 
-Kind HandleFault(uintptr_t addr, size_t page_size, uintptr_t* page_begin) {
-  uint32_t count = used.load(std::memory_order_acquire);
-  for (uint32_t i = 0; i < count; i++) {
-    Slot* s = At(i);
-    uint32_t kind;
-    uintptr_t begin, end;
-    int64_t file_offset;
-    if (!Snapshot(s, &kind, &begin, &end, &file_offset) || kind == kFree || addr < begin || addr >= end) continue;
-    if (kind != kFile) return static_cast<Kind>(kind);
-    *page_begin = addr - (addr - begin) % page_size;
-    int64_t none = -1;
-    int64_t at = file_offset + static_cast<int64_t>(*page_begin - begin);
-    s->fault_at.compare_exchange_strong(none, at, std::memory_order_acq_rel);
-    counters[kFaultEpoch].fetch_add(1, std::memory_order_release);
-    return kFile;
+bool RecoverFault(uintptr_t addr, uintptr_t page_size, ZeroPages zero) {
+  // Normally one pass; if a candidate changed between the look and the pin (a
+  // concurrent Remove and Add), look again, a bounded number of times.
+  for (int pass = 0; pass < 4; pass++) {
+    bool raced = false;
+    uint32_t count = used.load(std::memory_order_acquire);
+    for (uint32_t i = 0; i < count; i++) {
+      Slot* s = At(i);
+      uintptr_t begin = s->begin.load(std::memory_order_acquire);
+      if (begin == 0 || addr - begin >= s->size.load(std::memory_order_relaxed)) continue;
+      s->inflight.fetch_add(1, std::memory_order_seq_cst);
+      begin = s->begin.load(std::memory_order_seq_cst);
+      uintptr_t size = s->size.load(std::memory_order_relaxed);
+      bool ours = begin != 0 && addr - begin < size;
+      bool fixed = false;
+      if (ours) {
+        bool writable = s->writable.load(std::memory_order_relaxed);
+        uintptr_t page = addr & ~(page_size - 1);
+        fixed = zero(page, page_size, writable) || zero(begin, size, writable);
+        if (fixed) {
+          int64_t none = -1;
+          int64_t at = s->file_offset.load(std::memory_order_relaxed) + static_cast<int64_t>(addr - begin);
+          s->fault_at.compare_exchange_strong(none, at, std::memory_order_acq_rel);
+        }
+      }
+      s->inflight.fetch_sub(1, std::memory_order_release);
+      if (ours) {
+        if (fixed) counters[kFaultEpoch].fetch_add(1, std::memory_order_release);  // after the slot's record
+        return fixed;
+      }
+      raced = true;
+    }
+    if (!raced) return false;
   }
-  return kFree;
+  return false;
 }
 
 }  // namespace table

@@ -148,7 +148,8 @@ function buildLinuxArm64(target, work) {
   const objects = compile(arm64.cxx, ["-fPIC", "-fvisibility=hidden", "-pthread"], work);
   const out = path.join(work, fileName(target));
   log(`  ${arm64.cxx} -shared -> ${fileName(target)}`);
-  run(arm64.cxx, ["-shared", "-pthread", "-s", "-static-libgcc", "-Wl,-z,noexecstack", ...objects, "-o", out]);
+  const link = ["-shared", "-pthread", "-s", "-static-libgcc", "-Wl,-z,noexecstack", ...gyp.linuxLdflags];
+  run(arm64.cxx, [...link, ...objects, "-o", out]);
   return out;
 }
 

@@ -97,8 +97,9 @@ export function addonApiDir() {
 }
 
 /**
- * The addon's target in binding.gyp: `name`, `sources`, `defines` and
- * `cflags` (C++ flags of all configurations, Release last). binding.gyp must
+ * The addon's target in binding.gyp: `name`, `sources`, `defines`,
+ * `cflags` (C++ flags of all configurations, Release last) and the Linux
+ * linker flags. binding.gyp must
  * stay plain JSON (no comments, double quotes) for this to read it.
  */
 export function gypTarget() {
@@ -116,6 +117,8 @@ export function gypTarget() {
     sources: target.sources,
     defines: target.defines ?? [],
     cflags: [...(target.cflags_cc ?? []), ...(release.cflags_cc ?? [])],
+    /** Linker flags of the Linux builds (binding.gyp `conditions`). */
+    linuxLdflags: (target.conditions ?? []).find(([when]) => when === "OS=='linux'")?.[1]?.ldflags ?? [],
   };
 }
 

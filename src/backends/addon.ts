@@ -23,6 +23,8 @@ export interface Addon {
   readonly externalBuffers: number;
   /** Error codes are Win32 (GetLastError) values rather than errno values. */
   readonly windows: boolean;
+  /** The SIGBUS handler is installed (Linux, unless PORTABLE_MMAP_SIGBUS=0): faults in mapped files become ERR_MMAP_FAULT. */
+  readonly handlesFaults: boolean;
   /** unmap() replaces the pages in place (POSIX; Windows with placeholders), else the view stays until released. */
   readonly retiresInPlace: boolean;
   /** [faults handled, live mappings] of the whole process; missing where external buffers are refused. */

@@ -91,6 +91,16 @@ export interface Capabilities {
    * replaced in place without them.
    */
   readonly releasesFileOnUnmap: boolean;
+  /**
+   * A page the file can no longer back (another process truncated it; a full
+   * disk or an I/O error under a page of a sparse file) reads as zeros, writes
+   * to it go nowhere, and the map's next call throws `ERR_MMAP_FAULT`. Where
+   * false, touching such a page ends the process with SIGBUS, as in C (koffi:
+   * no JavaScript or FFI code can run in a signal handler; native outside
+   * Linux, for now). The fallback reads the file at map time, so it never
+   * touches the file's pages and never faults.
+   */
+  readonly survivesFileFaults: boolean;
   /** `flushAsync` does its work off the JavaScript thread. */
   readonly flushesOffThread: boolean;
   /**

@@ -130,6 +130,38 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
     return { atOnce, afterCollection, exists: fs.existsSync(file) };
   },
 
+  /** The file shrinks under a map (as log rotation does); then the map is read, written, flushed and unmapped. */
+  async "truncate-under-map"(file) {
+    const page = 64 * 1024; // a multiple of every page size
+    const m = mapFile(file, { prot: RDWR, length: 4 * page });
+    m[3 * page + 4] = 0x11;
+    try {
+      fs.truncateSync(file, page);
+    } catch (error) {
+      m.unmap();
+      return { truncate: codeOf(error) }; // Windows refuses to truncate a mapped file
+    }
+    const read = m[3 * page + 5];
+    m[3 * page + 6] = 7;
+    const result: Result = { read, still: m[6], length: m.length };
+    for (const [name, call] of [
+      ["flush", () => m.flush()],
+      ["lock", () => m.lock()],
+    ] as const) {
+      try {
+        call();
+        result[name] = "ok";
+      } catch (error) {
+        result[name] = codeOf(error);
+        result.fileOffset = (error as { fileOffset?: number }).fileOffset;
+      }
+    }
+    result.unmapError = tryUnmap(m);
+    result.unmapped = m.unmapped;
+    result.size = fs.statSync(file).size;
+    return result;
+  },
+
   /** A BYOB stream read moves the buffer of the view it is given (the whole map's buffer). */
   async byob(file) {
     const m = mapFile(file, { prot: RDWR });

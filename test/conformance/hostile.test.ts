@@ -108,6 +108,43 @@ describe("no crash from JavaScript", () => {
     assert.deepEqual({ ...r, atOnce: undefined }, { atOnce: undefined, afterCollection: "ok", exists: false });
   });
 
+  test("a file truncated under a map: zeros and ERR_MMAP_FAULT where survivesFileFaults, else SIGBUS", () => {
+    const page = 64 * 1024;
+    const file = tempFile(Buffer.alloc(4 * page, 0x41));
+    const child = runChild(["hostile", file, "truncate-under-map", tempFile()], {}, ["--expose-gc"]);
+    if (!caps.survivesFileFaults) {
+      // Documented: koffi (and native outside Linux) cannot catch the fault; the process ends as in C.
+      assert.equal(child.signal, "SIGBUS", `status ${child.status}: ${child.stderr}`);
+      return;
+    }
+    assert.equal(child.signal, null, `the child died by ${child.signal}: ${child.stderr}`);
+    assert.equal(child.status, 0, child.stderr);
+    const r = JSON.parse(child.stdout.trim().split("\n").at(-1) as string);
+    if (r.truncate !== undefined) {
+      assert.equal(process.platform, "win32", "only Windows refuses to truncate a mapped file");
+      return;
+    }
+    if (real) {
+      assert.deepEqual(r, {
+        read: 0,
+        still: 0x41,
+        length: 4 * page,
+        flush: "ERR_MMAP_FAULT",
+        lock: "ERR_MMAP_FAULT",
+        fileOffset: 3 * page + 5,
+        unmapError: "ERR_MMAP_FAULT",
+        unmapped: true,
+        size: page,
+      });
+    } else {
+      // The fallback's copy was read at map time: it sees no fault, and writes its changes back.
+      assert.equal(r.read, 0x41);
+      assert.equal(r.flush, "ok");
+      assert.equal(r.unmapped, true);
+      assert.equal(r.size, 3 * page + 7);
+    }
+  });
+
   test("unmap() while crypto.randomFill fills the map on the thread pool", () => {
     if (deno) {
       // Documented: Deno's node:crypto polyfill throws from its own callback when the buffer it

@@ -57,6 +57,7 @@ function capabilitiesHere(): Capabilities {
     reportsResidency: false,
     detachesOnUnmap: true,
     releasesFileOnUnmap: true,
+    survivesFileFaults: true,
     // Waiting for the device happens off the thread only on a descriptor of the backend's own:
     // the caller's may be closed, and its number reused, as soon as unmap() returns.
     flushesOffThread: !needsDescriptor,

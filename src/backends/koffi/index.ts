@@ -87,6 +87,7 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
     reportsResidency: sys.reportsResidency,
     detachesOnUnmap: detach !== undefined,
     releasesFileOnUnmap: sys.zero !== undefined,
+    survivesFileFaults: false,
     flushesOffThread: true,
     needsDescriptor: false,
   });

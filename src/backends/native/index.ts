@@ -63,6 +63,7 @@ function create(a: Addon): Backend<number> {
     reportsResidency: true,
     detachesOnUnmap: true,
     releasesFileOnUnmap: a.retiresInPlace,
+    survivesFileFaults: a.handlesFaults,
     flushesOffThread: true,
     needsDescriptor: false,
   });
