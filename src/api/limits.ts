@@ -11,6 +11,21 @@ import { systemError } from "./errors.js";
 /** Mappings left for the runtime itself (V8's heap, code, threads' stacks, shared libraries). */
 const RESERVED = 4096;
 
+/** Lowers the limit of live maps (a positive integer); for programs that want to fail early, and for tests. */
+export const MAX_MAPS_ENV = "PORTABLE_MMAP_MAX_MAPS";
+
+/** The limit `PORTABLE_MMAP_MAX_MAPS` asks for, if it is set to a positive integer (unreadable in Deno without --allow-env). */
+function requested(): number | undefined {
+  let value: string | undefined;
+  try {
+    value = process.env[MAX_MAPS_ENV];
+  } catch {
+    return undefined;
+  }
+  const n = Number(value);
+  return value !== undefined && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 let limit: number | undefined;
 
 /** How many live maps the process may hold: `vm.max_map_count` less a reserve; Infinity where there is no such limit. */
@@ -25,6 +40,7 @@ export function mapLimit(): number {
       // /proc not readable here (Deno without --allow-read): no check.
     }
   }
+  limit = Math.min(limit, requested() ?? limit);
   return limit;
 }
 
@@ -32,6 +48,6 @@ export function mapLimit(): number {
 export function checkMapCount(live: number): void {
   if (live < mapLimit()) return;
   const error = systemError("ENOMEM", "mmap");
-  error.message += `: ${live} maps are live, close to the system's limit of mappings per process (vm.max_map_count); call unmap() on maps no longer needed (garbage collection releases dropped maps only eventually)`;
+  error.message += `: ${live} maps are live, close to the limit of mappings per process (vm.max_map_count, or ${MAX_MAPS_ENV}); call unmap() on maps no longer needed (garbage collection releases dropped maps only eventually)`;
   throw error;
 }

@@ -130,15 +130,6 @@ function truncateBack(fd: number, size: number): void {
   }
 }
 
-/** Whether the kernel refuses to overcommit (`vm.overcommit_memory=2`): then private writable maps are charged in full. */
-function strictOvercommit(): boolean {
-  try {
-    return readFileSync("/proc/sys/vm/overcommit_memory", "utf8").trim() === "2";
-  } catch {
-    return false;
-  }
-}
-
 /** The one path into a backend; every public function ends here. */
 function mapChecked(
   backend: Backend,
@@ -212,8 +203,10 @@ function mapChecked(
     try {
       mapping = backend.map(request(writable));
     } catch (error) {
-      // A strict kernel charges a writable private map in full: map RDONLY read-only then (pagesWritable says so).
-      if (prot !== RDONLY || (error as { code?: string }).code !== "ENOMEM" || !strictOvercommit()) throw error;
+      // A strict kernel (vm.overcommit_memory=2) charges a writable private map in full, a
+      // read-only one not at all: map RDONLY read-only then (pagesWritable says so). Where
+      // ENOMEM has another cause (address space, the number of mappings) the retry fails alike.
+      if (prot !== RDONLY || (error as { code?: string }).code !== "ENOMEM") throw error;
       writable = false;
       mapping = backend.map(request(writable));
     }
@@ -235,7 +228,8 @@ function mapChecked(
     length,
     handle: mapping.handle,
     buffer: mapping.buffer,
-    pagesWritable: writable,
+    // Only hardware protection makes a write fault; the fallback's memory always takes writes.
+    pagesWritable: writable || !backend.capabilities.enforcesProtection,
     fd: keepFd ? fd : undefined,
   });
 }

@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as api from "portable-mmap";
-import { backendInfo, map, mapRegion, RDWR } from "portable-mmap";
+import { backendInfo, EXEC, map, mapRegion, RDONLY, RDWR } from "portable-mmap";
 import { forceGc } from "./gc.js";
 import { hostile } from "./hostile-child.js";
 import { contents, positions, type StoreResult, storeAndFlush, stored } from "./store.js";
@@ -54,6 +54,14 @@ async function main(): Promise<void> {
       m[0] = 1;
       view[0] = 1;
       print({ length: m.length, viewLength: view.length, bufferLength: buffer.length, sum });
+      break;
+    }
+    case "write-rdonly-exec": {
+      const fd = fs.openSync(file as string, "r");
+      const m = map(fd, RDONLY | EXEC);
+      fs.closeSync(fd);
+      m[0] = 9;
+      print({ value: m[0] });
       break;
     }
     case "write-after-protect": {

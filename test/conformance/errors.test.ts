@@ -21,10 +21,32 @@ describe("bad arguments", () => {
     throwsCode(() => map(1.5), RangeError, "ERR_OUT_OF_RANGE");
   });
 
+  test("a FileHandle-like's fd is checked like a number, and read once", () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, 18.5, 2 ** 32 + 18, -2]) {
+      throwsCode(() => map({ fd: bad }), RangeError, "ERR_OUT_OF_RANGE");
+    }
+    throwsCode(() => map({ fd: "3" } as never), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => map({ fd: -1 }), Error, "EBADF"); // a closed FileHandle
+    withFd(file, "r", (fd) => {
+      let reads = 0;
+      const handle = {
+        get fd() {
+          reads++;
+          return reads === 1 ? fd : 0; // a second read would map stdin
+        },
+      };
+      const m = map(handle);
+      assert.equal(reads, 1);
+      assert.deepEqual(Buffer.from(m), pattern(100));
+      m.unmap();
+    });
+  });
+
   test("prot of the wrong type or value", () => {
     withFd(file, "r", (fd) => {
       throwsCode(() => map(fd, "2" as never), TypeError, "ERR_INVALID_ARG_TYPE");
-      for (const bad of [1, 3, 6, 16, -1, 2.5, Number.NaN]) {
+      // 2 ** 32 + 2 is RDWR after a ToInt32 wrap: refused, never taken for it.
+      for (const bad of [1, 3, 6, 16, -1, 2.5, Number.NaN, 2 ** 32 + 2, 2 ** 32, -(2 ** 32) + 2]) {
         const error = throwsCode(() => map(fd, bad), TypeError, "ERR_INVALID_ARG_VALUE");
         assert.match(error.message, /RDONLY, RDWR or COPY/);
       }

@@ -162,6 +162,28 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
     return result;
   },
 
+  /** Live maps up to the limit (PORTABLE_MMAP_MAX_MAPS in the environment), one more, then unmap one and map again. */
+  async "map-limit"(file) {
+    const limit = Number(process.env.PORTABLE_MMAP_MAX_MAPS);
+    const fd = fs.openSync(file, "r");
+    const maps: MMap[] = [];
+    let refused: Result | undefined;
+    for (let i = 0; i <= limit + 5 && !refused; i++) {
+      try {
+        maps.push(mapRegion(fd, 4096));
+      } catch (error) {
+        const e = error as Error & { errno?: number; syscall?: string };
+        refused = { at: i, code: codeOf(error), syscall: e.syscall, advice: /unmap\(\)/.test(e.message) };
+      }
+    }
+    maps.pop()?.unmap();
+    const again = mapRegion(fd, 4096);
+    again.unmap();
+    for (const m of maps) m.unmap();
+    fs.closeSync(fd);
+    return { refused: refused ?? null, againLength: 4096 };
+  },
+
   /** A BYOB stream read moves the buffer of the view it is given (the whole map's buffer). */
   async byob(file) {
     const m = mapFile(file, { prot: RDWR });

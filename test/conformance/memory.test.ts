@@ -1,9 +1,9 @@
 /** lock, unlock, advise, protect and residency. */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { type Advice, ANON, EXEC, map, mapRegion, pageSize, RDONLY, RDWR } from "portable-mmap";
+import { type Advice, ANON, COPY, EXEC, map, mapRegion, pageSize, RDONLY, RDWR } from "portable-mmap";
 import { describe, test } from "../harness.js";
-import { caps, pattern, tempFile, throwsCode, withFd } from "./helpers.js";
+import { caps, pattern, runChild, tempFile, throwsCode, withFd } from "./helpers.js";
 
 describe("lock and unlock", () => {
   test("lock then unlock a file map and an anonymous map", () => {
@@ -108,8 +108,58 @@ describe("protect", () => {
     throwsCode(() => m.protect(4), TypeError, "ERR_INVALID_ARG_VALUE");
     throwsCode(() => m.protect(1), TypeError, "ERR_INVALID_ARG_VALUE");
     throwsCode(() => m.protect(-2), TypeError, "ERR_INVALID_ARG_VALUE");
+    throwsCode(() => m.protect(2 ** 32 + 2), TypeError, "ERR_INVALID_ARG_VALUE"); // RDWR after a ToInt32 wrap
     throwsCode(() => m.protect("2" as unknown as number), TypeError, "ERR_INVALID_ARG_TYPE");
     m.unmap();
+  });
+
+  test("pagesWritable follows protect() where protection is enforced", () => {
+    const m = mapRegion(null, 4096, RDWR, ANON);
+    assert.equal(m.pagesWritable, true);
+    m.protect(RDONLY);
+    assert.equal(m.pagesWritable, !caps.enforcesProtection);
+    m.protect(RDWR);
+    assert.equal(m.pagesWritable, true);
+    m.unmap();
+  });
+});
+
+describe("EXEC maps", () => {
+  /** The permissions /proc/self/maps shows for the mapping of `file` (Linux), e.g. "r-xp". */
+  const permsOf = (file: string): string[] =>
+    fs
+      .readFileSync("/proc/self/maps", "utf8")
+      .split("\n")
+      .filter((line) => line.endsWith(file))
+      .map((line) => line.split(/\s+/)[1] as string);
+
+  test("RDONLY|EXEC is mapped read and execute only; writable and executable only when asked for", () => {
+    const file = tempFile(pattern(4096));
+    for (const [prot, perms, writable] of [
+      [RDONLY | EXEC, "r-xp", false],
+      [COPY | EXEC, "rwxp", true],
+      [RDWR | EXEC, "rwxs", true],
+      [RDONLY, "rw-p", true],
+    ] as const) {
+      const m = withFd(file, "r+", (fd) => map(fd, prot));
+      assert.deepEqual(Buffer.from(m), pattern(4096));
+      assert.equal(m.pagesWritable, writable || !caps.enforcesProtection, `prot ${prot}`);
+      if (process.platform === "linux" && caps.sharesPageCache)
+        assert.deepEqual(permsOf(file), [perms], `prot ${prot}`);
+      m.unmap();
+    }
+  });
+
+  test("a write to an RDONLY|EXEC map faults where protection is enforced, as after protect(RDONLY)", () => {
+    const child = runChild(["write-rdonly-exec", tempFile(pattern(4096))]);
+    if (caps.enforcesProtection) {
+      assert.equal(child.stdout, "", "the write must fault before anything is printed");
+      if (process.platform === "win32") assert.equal(child.status, 0xc0000005, child.stderr);
+      else assert.ok(child.signal === "SIGSEGV" || child.signal === "SIGBUS", `${child.status} ${child.signal}`);
+    } else {
+      assert.equal(child.status, 0, child.stderr);
+      assert.deepEqual(JSON.parse(child.stdout), { value: 9 });
+    }
   });
 });
 

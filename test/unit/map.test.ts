@@ -1,0 +1,119 @@
+/**
+ * The API's mapping path against a scripted backend: what it asks a backend
+ * for, the retry under strict overcommit, and putting a grown file back when
+ * mapping fails.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { COPY, RDONLY, RDWR } from "../../src/api/constants.js";
+import { systemError } from "../../src/api/errors.js";
+import { mapFileWith } from "../../src/api/map.js";
+import type { Backend, MapRequest } from "../../src/backends/contract.js";
+import { describe, test } from "../harness.js";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-unit-"));
+process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+function fileWith(bytes: number): string {
+  const file = path.join(dir, `m${files++}.bin`);
+  fs.writeFileSync(file, Buffer.alloc(bytes, 7));
+  return file;
+}
+
+/** A backend whose `map` calls `onMap` (which may throw) and hands out plain memory. */
+function scripted(onMap: (request: MapRequest) => void): { backend: Backend<number>; requests: MapRequest[] } {
+  const requests: MapRequest[] = [];
+  const noop = (): void => {};
+  const backend: Backend<number> = {
+    name: "native",
+    pageSize: 4096,
+    allocationGranularity: 4096,
+    capabilities: {
+      sharesPageCache: true,
+      locksMemory: true,
+      enforcesProtection: true,
+      reportsResidency: true,
+      detachesOnUnmap: true,
+      releasesFileOnUnmap: true,
+      survivesFileFaults: true,
+      flushesOffThread: true,
+      needsDescriptor: false,
+    },
+    reserve: (fd, offset, length) => fs.ftruncateSync(fd, offset + length),
+    map(request) {
+      requests.push(request);
+      onMap(request);
+      return { buffer: new ArrayBuffer(request.length), handle: 1 };
+    },
+    flush: noop,
+    flushAsync: async () => {},
+    lock: noop,
+    unlock: noop,
+    advise: noop,
+    protect: noop,
+    residency: (_h, _o, length) => new Uint8Array(Math.ceil(length / 4096)),
+    detach: noop,
+    unmap: () => false,
+  };
+  return { backend, requests };
+}
+
+const enomem = (request: MapRequest): void => {
+  // As a strict kernel does: a writable private map is charged in full, and there is not enough.
+  if (request.writable && !request.shared) throw systemError("ENOMEM", "mmap");
+};
+
+describe("mapping path", () => {
+  test("RDONLY under strict overcommit is mapped read-only after ENOMEM, and says so", () => {
+    const { backend, requests } = scripted(enomem);
+    const m = mapFileWith(backend, fileWith(8192), { prot: RDONLY });
+    assert.equal(m.pagesWritable, false);
+    assert.deepEqual(
+      requests.map((r) => r.writable),
+      [true, false],
+    );
+  });
+
+  test("COPY and RDWR are never mapped read-only behind the caller's back", () => {
+    const { backend } = scripted(enomem);
+    assert.throws(() => mapFileWith(backend, fileWith(8192), { prot: COPY }), { code: "ENOMEM", syscall: "mmap" });
+    const m = mapFileWith(backend, fileWith(8192), { prot: RDWR });
+    assert.equal(m.pagesWritable, true);
+  });
+
+  test("a failed map after grow puts the file back as it was, and removes a file it created", () => {
+    const { backend } = scripted(() => {
+      throw systemError("ENOMEM", "mmap");
+    });
+    const file = fileWith(100);
+    assert.throws(() => mapFileWith(backend, file, { prot: RDWR, grow: true, length: 1 << 20 }), { code: "ENOMEM" });
+    assert.equal(fs.statSync(file).size, 100);
+    const created = path.join(dir, "created.bin");
+    assert.throws(() => mapFileWith(backend, created, { prot: RDWR, grow: true, length: 1 << 20 }), {
+      code: "ENOMEM",
+    });
+    assert.equal(fs.existsSync(created), false);
+  });
+
+  test("a reservation that fails leaves the file as it was; one the file system cannot make only extends it", () => {
+    const full = scripted(() => {});
+    full.backend.reserve = () => {
+      throw systemError("ENOSPC", "posix_fallocate");
+    };
+    const file = fileWith(100);
+    assert.throws(() => mapFileWith(full.backend, file, { prot: RDWR, grow: true, length: 1 << 20 }), {
+      code: "ENOSPC",
+    });
+    assert.equal(fs.statSync(file).size, 100);
+    const unsupported = scripted(() => {});
+    unsupported.backend.reserve = () => {
+      throw systemError("EOPNOTSUPP", "posix_fallocate");
+    };
+    const m = mapFileWith(unsupported.backend, file, { prot: RDWR, grow: true, length: 1 << 20 });
+    assert.equal(m.length, 1 << 20);
+    assert.equal(fs.statSync(file).size, 1 << 20);
+  });
+});
