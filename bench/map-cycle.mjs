@@ -6,9 +6,11 @@
  * here with `cc -O2`: the physical limit on this host).
  *
  * Also measured, for reference: the "N-API floor", the same cycle done all in C
- * by the addon (`floorCycles`) plus the external ArrayBuffer it must create and
- * detach per map: no backend that hands out mapped memory through Node-API can
- * be faster than that.
+ * by a bench-only addon (`bench/floor`, built here with node-gyp) plus the
+ * external ArrayBuffer it must create and detach per map, and the one system
+ * call the lifetime rules add (the pages replaced in place before the range is
+ * given back): no backend that hands out mapped memory through Node-API and
+ * keeps those rules can be faster than that.
  *
  * Each contender is a long-lived child process (one per backend, selected with
  * PORTABLE_MMAP_BACKEND) that runs one repetition per request; the parent runs
@@ -83,19 +85,38 @@ async function worker(name, file, cycles) {
   if (sink < 0) console.log(sink);
 }
 
-/** Child mode: the addon's all-C cycle with an external ArrayBuffer per map. */
+/** Builds the floor addon (bench/floor) with node-gyp unless it is built; returns its path or why not. */
+function buildFloor() {
+  const dir = join(here, "floor");
+  const built = join(dir, "build", "Release", "floor.node");
+  if (existsSync(built)) return { built };
+  const nodeGyp = join(root, "node_modules", "node-gyp", "bin", "node-gyp.js");
+  try {
+    execFileSync(process.execPath, [nodeGyp, "rebuild", "--directory", dir], { stdio: ["ignore", "ignore", "pipe"] });
+    return { built };
+  } catch (error) {
+    return {
+      why: `node-gyp could not build bench/floor: ${String(error.stderr ?? error.message)
+        .trim()
+        .split("\n")
+        .at(-1)}`,
+    };
+  }
+}
+
+/** Child mode: the floor addon's all-C cycle with an external ArrayBuffer per map. */
 async function floorWorker(file, cycles) {
   const require = createRequire(import.meta.url);
   let addon;
   try {
-    addon = require("node-gyp-build")(root);
+    addon = require(join(here, "floor", "build", "Release", "floor.node"));
   } catch (error) {
     process.stdout.write(`unavailable ${String(error.message).replace(/\s+/g, " ")}\n`);
     return;
   }
   const fd = openSync(file, "r");
-  if (typeof addon.floorCycles !== "function" || addon.floorCycles(fd, 1) < 0) {
-    process.stdout.write("unavailable the addon has no floorCycles here\n");
+  if (addon.floorCycles(fd, 1) < 0) {
+    process.stdout.write("unavailable the floor cycle failed here\n");
     return;
   }
   const yieldNow = () => new Promise((resolve) => setImmediate(resolve));
@@ -164,7 +185,9 @@ async function main() {
 
     const contenders = [contender("C (cc -O2)", exe, [file, String(cycles)], {})];
     const unavailable = [];
-    for (const name of [FLOOR, ...backends]) {
+    const floorBuild = process.platform === "win32" ? { why: "POSIX only" } : buildFloor();
+    if (floorBuild.why) unavailable.push(`${FLOOR}: ${floorBuild.why}`);
+    for (const name of [...(floorBuild.built ? [FLOOR] : []), ...backends]) {
       const mode = name === FLOOR ? "--floor" : "--worker";
       const script = fileURLToPath(import.meta.url);
       const env = { PORTABLE_MMAP_BACKEND: name === FLOOR ? "" : name };
