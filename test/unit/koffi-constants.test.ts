@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
-import { bindPosix, type PosixCalls, type PosixTable, posixTable } from "../../src/backends/koffi/posix.js";
-import type { Koffi } from "../../src/backends/koffi/types.js";
+import { bindPosix, type PosixCalls, posixTable } from "../../src/backends/koffi/posix.js";
+import type { Koffi, PosixTable } from "../../src/backends/koffi/types.js";
 import { bindWindows } from "../../src/backends/koffi/windows.js";
 import { describe, test } from "../harness.js";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { PosixTable } from "./posix.js";
+import type { PosixTable } from "./types.js";
 
 /** The macOS table (the same on x64 and arm64). */
 export const darwinTable: PosixTable = {

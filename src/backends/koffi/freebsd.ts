@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { PosixTable } from "./posix.js";
+import type { PosixTable } from "./types.js";
 
 /** The FreeBSD table (the same on every architecture). */
 export const freebsdTable: PosixTable = {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { PosixTable } from "./posix.js";
+import type { PosixTable } from "./types.js";
 
 // musl's library is named after its architecture: /lib/libc.musl-<arch>.so.1.
 const muslArch: Record<string, string> = {

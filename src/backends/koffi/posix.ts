@@ -11,31 +11,7 @@ import { darwinTable } from "./darwin.js";
 import { freebsdTable } from "./freebsd.js";
 import { linuxTable } from "./linux.js";
 import { bindFileSize } from "./statx.js";
-import type { Handle, Koffi, System } from "./types.js";
-
-/** The constants the backend needs on one POSIX system; each table names the header of each value. */
-export interface PosixTable {
-  /** Names of the C library, tried in order; `null` means the symbols already loaded in the process. */
-  readonly libraries: readonly (string | null)[];
-  readonly PROT_READ: number;
-  readonly PROT_WRITE: number;
-  readonly PROT_EXEC: number;
-  readonly MAP_SHARED: number;
-  readonly MAP_PRIVATE: number;
-  readonly MAP_FIXED: number;
-  readonly MAP_ANON: number;
-  /** 0 where the OS has no such flag. */
-  readonly MAP_NORESERVE: number;
-  readonly MS_ASYNC: number;
-  readonly MS_INVALIDATE: number;
-  readonly MS_SYNC: number;
-  readonly POSIX_MADV_NORMAL: number;
-  readonly POSIX_MADV_RANDOM: number;
-  readonly POSIX_MADV_SEQUENTIAL: number;
-  readonly POSIX_MADV_WILLNEED: number;
-  readonly POSIX_MADV_DONTNEED: number;
-  readonly _SC_PAGESIZE: number;
-}
+import type { Handle, Koffi, PosixTable, System } from "./types.js";
 
 /** The table of a POSIX platform (`process.platform`, `process.arch`); throws for one without a table. */
 export function posixTable(platform: string = process.platform, arch: string = process.arch): PosixTable {

@@ -61,3 +61,27 @@ export interface System {
 
 /** Detaches an ArrayBuffer (every view then reads length 0), or throws. */
 export type Detach = (buffer: ArrayBuffer) => void;
+
+/** The constants the backend needs on one POSIX system; each table names the header of each value. */
+export interface PosixTable {
+  /** Names of the C library, tried in order; `null` means the symbols already loaded in the process. */
+  readonly libraries: readonly (string | null)[];
+  readonly PROT_READ: number;
+  readonly PROT_WRITE: number;
+  readonly PROT_EXEC: number;
+  readonly MAP_SHARED: number;
+  readonly MAP_PRIVATE: number;
+  readonly MAP_FIXED: number;
+  readonly MAP_ANON: number;
+  /** 0 where the OS has no such flag. */
+  readonly MAP_NORESERVE: number;
+  readonly MS_ASYNC: number;
+  readonly MS_INVALIDATE: number;
+  readonly MS_SYNC: number;
+  readonly POSIX_MADV_NORMAL: number;
+  readonly POSIX_MADV_RANDOM: number;
+  readonly POSIX_MADV_SEQUENTIAL: number;
+  readonly POSIX_MADV_WILLNEED: number;
+  readonly POSIX_MADV_DONTNEED: number;
+  readonly _SC_PAGESIZE: number;
+}
