@@ -2,15 +2,7 @@
  * `map`, `mapRegion` and `mapFile`: argument checks, file size and growth,
  * alignment of the offset, then one call into the selected backend.
  */
-import {
-  closeSync,
-  constants as fsConstants,
-  fstatSync,
-  ftruncateSync,
-  openSync,
-  readFileSync,
-  unlinkSync,
-} from "node:fs";
+import { closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import type { Backend } from "../backends/contract.js";
 import { maxLength } from "./buffers.js";
