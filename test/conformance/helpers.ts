@@ -115,6 +115,22 @@ export function unsupportedLimits(limits: ChildLimits): string | undefined {
 }
 
 /**
+ * This process's runtime options for a child: `execArgv` without code to
+ * evaluate (`-e`/`--eval`/`-p`/`--print` and their argument), which would make
+ * every child run that code again instead of its script.
+ */
+function runtimeOptions(): string[] {
+  const options: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const option = argv[i] as string;
+    if (["-e", "--eval", "-p", "--print"].includes(option)) i++;
+    else if (!/^--(eval|print)=/.test(option)) options.push(option);
+  }
+  return options;
+}
+
+/**
  * The program and the arguments before the script that start another process
  * of this runtime, given Node-style runtime options (`--expose-gc`):
  * - Node and Bun: the same executable with the same `execArgv`;
@@ -137,7 +153,7 @@ export function runtimeCommand(
     const v8 = runtimeArgs.filter((a) => a.startsWith("--") && !a.startsWith("--v8-flags"));
     args = ["run", ...denoPermissionFlags(deno, limits), ...(v8.length ? [`--v8-flags=${v8.join(",")}`] : [])];
   } else {
-    args = [...process.execArgv, ...runtimeArgs, ...(limits.noAddons ? ["--no-addons"] : [])];
+    args = [...runtimeOptions(), ...runtimeArgs, ...(limits.noAddons ? ["--no-addons"] : [])];
   }
   const launcher = process.env.PORTABLE_MMAP_TEST_LAUNCHER;
   if (launcher) {
