@@ -10,6 +10,7 @@ export default defineConfig({
     unit: "test/unit/main.ts",
     conformance: "test/conformance/main.ts",
     child: "test/conformance/child.ts",
+    worker: "test/conformance/worker.ts",
   },
   outDir: "build/test",
   format: ["esm"],

@@ -12,9 +12,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as api from "portable-mmap";
 import { backendInfo, EXEC, map, mapRegion, RDONLY, RDWR } from "portable-mmap";
+import { durability } from "./durability-child.js";
 import { forceGc } from "./gc.js";
 import { hostile } from "./hostile-child.js";
 import { contents, positions, type StoreResult, storeAndFlush, stored } from "./store.js";
+import { workerRelease } from "./worker-release-child.js";
 
 const [command, file] = process.argv.slice(2);
 
@@ -103,6 +105,10 @@ async function main(): Promise<void> {
       print({ mapped, fds });
       break;
     }
+    case "durability":
+      return durability(file as string);
+    case "worker-release":
+      return print(await workerRelease(file as string));
     case "hostile":
       print(await hostile(process.argv[4] as string, file as string, process.argv[5] as string));
       break;

@@ -14,6 +14,9 @@ import "./errors.test.js";
 import "./backend.test.js";
 import "./hostile.test.js";
 import "./fallback-data.test.js";
+import "./model.test.js";
+import "./durability.test.js";
+import "./workers.test.js";
 
 const report = await run(`conformance[${backendName}]`);
 const out = process.env.PORTABLE_MMAP_REPORT;

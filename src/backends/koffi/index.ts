@@ -22,10 +22,16 @@
  *   stays mapped until it is released, so a write through a moved view can
  *   still reach the file until then. Without a way to detach, the backend
  *   does not load there, and selection moves on.
+ * - A worker thread's FinalizationRegistry never runs once the worker has
+ *   ended, so each copy of this module (every worker loads its own) keeps
+ *   its mappings in a table and gives them back when its worker ends (see
+ *   `releaseAtWorkerExit`). Nothing runs on `worker.terminate()`: those stay
+ *   mapped until the process ends (docs/backends.md).
  *
  * @module
  */
 import { createRequire } from "node:module";
+import { isMainThread } from "node:worker_threads";
 import { busyError, systemError } from "../../api/errors.js";
 import { addonDetach } from "../addon.js";
 import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
@@ -74,6 +80,34 @@ function probe(koffi: Koffi, sys: System): Detach | undefined {
   return undefined;
 }
 
+/** A mapping this copy of the module still holds: its buffer (weakly), and whether the API unmapped it. */
+interface Held {
+  readonly buffer: WeakRef<ArrayBuffer>;
+  /** `detach` or `unmap` ran: a detached buffer was detached here, its memory did not move. */
+  unmapping: boolean;
+}
+
+/**
+ * Calls `releaseAll` when this worker thread ends by itself or by
+ * `process.exit()` (the `exit` event); `drained` is true when the event loop
+ * had run empty just before (`beforeExit`, which Node and Bun emit on a
+ * natural end and Deno's workers never do). Nothing runs on
+ * `worker.terminate()`. The main thread registers nothing: the process ends.
+ */
+function releaseAtWorkerExit(releaseAll: (drained: boolean) => void): void {
+  if (isMainThread || typeof process.on !== "function") return;
+  let drained = false;
+  process.on("beforeExit", () => {
+    drained = true;
+    // A beforeExit listener may start more work: then the loop runs again, and
+    // this timer (which keeps nothing running) says so before it empties again.
+    setTimeout(() => {
+      drained = false;
+    }, 0).unref?.();
+  });
+  process.once("exit", () => releaseAll(drained));
+}
+
 /**
  * Builds the backend over one system layer; `detach` undefined means the
  * runtime cannot detach koffi's buffers. Exported for the unit tests; `load`
@@ -100,6 +134,8 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
     if (h.live) add(1, -1);
     h.live = false;
   };
+  // Every mapping not yet released or abandoned, for the end of a worker thread.
+  const held = new Map<Handle, Held>();
   // Where the runtime can detach koffi's buffers it can still refuse one that
   // native code is working on (Bun pins those): then nothing changes, EBUSY.
   const detachNow = (buffer: ArrayBuffer): void => {
@@ -111,7 +147,7 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
     }
   };
 
-  return {
+  const backend: Backend<Handle> = {
     name: "koffi",
     pageSize: sys.pageSize,
     allocationGranularity: sys.allocationGranularity,
@@ -129,6 +165,7 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
         throw systemError("ENOMEM", "mmap");
       }
       add(1, 1);
+      held.set(handle, { buffer: new WeakRef(buffer), unmapping: false });
       return { buffer, handle };
     },
     flush(h, offset, length) {
@@ -157,9 +194,17 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
     advise: (h, offset, length, advice) => sys.advise(h, offset, length, advice),
     protect: (h, offset, length, writable, exec) => sys.protect(h, offset, length, writable, exec),
     residency: (h, offset, length) => sys.residency(h, offset, length),
-    detach: (_h, buffer) => detachNow(buffer),
+    detach(h, buffer) {
+      detachNow(buffer);
+      const entry = held.get(h);
+      if (entry) entry.unmapping = true;
+    },
     unmap(h, buffer, moved) {
+      if (h.released) return false; // given back when its worker ended (releaseAll)
       if (!moved) detachNow(buffer);
+      const entry = held.get(h);
+      if (entry) entry.unmapping = true;
+      if (moved) held.delete(h);
       retire(h);
       try {
         sys.zero?.(h);
@@ -173,8 +218,12 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
       return true;
     },
     // The moved buffer keeps reading and writing the file for as long as it lives.
-    abandon: (h) => retire(h),
+    abandon(h) {
+      held.delete(h);
+      retire(h);
+    },
     release(h) {
+      held.delete(h);
       if (h.released) return;
       h.released = true;
       retire(h);
@@ -183,6 +232,50 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
       sys.release(h);
     },
   };
+
+  /**
+   * The worker ends: no FinalizationRegistry callback will run any more. Each
+   * held mapping whose memory did not move to another buffer (those keep
+   * their range for good, as after `abandon`) is detached, so that JavaScript
+   * still running (later `exit` listeners) reads length 0, then given back.
+   * Work on the thread pool (crypto.randomFill, zlib) may still use the
+   * memory after `process.exit()`, and the worker waits for it only after
+   * this: so the range is given back only when the loop had run empty (a
+   * natural end); otherwise it becomes zero pages, as after `unmap()`, and
+   * stays reserved (address space, no memory, no file) until the process ends.
+   */
+  releaseAtWorkerExit((drained) => {
+    for (const [h, entry] of held) {
+      const buffer = entry.buffer.deref();
+      if (buffer !== undefined && buffer.byteLength === 0 && !entry.unmapping) {
+        held.delete(h);
+        retire(h);
+        continue;
+      }
+      let reachable = buffer !== undefined && buffer.byteLength > 0;
+      if (reachable && detach) {
+        try {
+          detach(buffer as ArrayBuffer);
+          reachable = false;
+        } catch {
+          // Pinned by native code (Bun): keep the range, replaced by zeros below.
+        }
+      }
+      if (drained && !reachable) {
+        backend.release?.(h);
+        continue;
+      }
+      held.delete(h);
+      retire(h);
+      if (h.retired) continue; // already zero pages
+      try {
+        sys.zero?.(h);
+      } catch {
+        // Out of memory: the file stays mapped until the process ends.
+      }
+    }
+  });
+  return backend;
 }
 
 let backend: Backend<Handle> | undefined;

@@ -1,0 +1,41 @@
+/**
+ * The suite's worker thread (built to build/test/worker.js): does the task
+ * in `workerData`, as worker-tasks.ts describes it, and reports to its parent.
+ */
+import * as fs from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { backendInfo, COPY, mapFile, mapRegion, RDONLY, RDWR } from "portable-mmap";
+import { type LeaveMapped, mappingsOf, type WriteRange } from "./worker-tasks.js";
+
+const post = (message: Record<string, unknown>): void => parentPort?.postMessage(message);
+
+function writeRange(w: WriteRange): void {
+  const fd = fs.openSync(w.file, "r+");
+  const m = w.region ? mapRegion(fd, w.to - w.from, RDWR, 0, w.from) : mapFile(w.file, { prot: RDWR });
+  const base = w.region ? w.from : 0;
+  post({ mapped: true, backend: backendInfo().selected });
+  Atomics.wait(w.go, 0, 0);
+  m.fill(w.value, w.from - base, w.to - base);
+  m.flush();
+  // Flushed and never unmapped: nothing is written through the descriptor after this.
+  fs.closeSync(fd);
+}
+
+function leaveMapped(w: LeaveMapped): void {
+  const maps = [RDONLY, RDWR, COPY].map((prot) => mapFile(w.file, { prot }));
+  const rdwr = maps[1] as (typeof maps)[number];
+  rdwr[0] = w.value;
+  post({ mapped: mappingsOf(w.file), backend: backendInfo().selected });
+  // Held to the end: no map may be collected before the worker ends.
+  (globalThis as { held?: unknown }).held = maps;
+  if (w.end === "pending" || w.end === "pending-exit") {
+    rdwr.flushAsync().catch((error) => post({ flushError: String(error) }));
+    rdwr.unmap();
+  }
+  if (w.end === "exit" || w.end === "pending-exit") process.exit(0);
+  if (w.end === "terminate") setInterval(() => {}, 1000);
+}
+
+const task = workerData as WriteRange | LeaveMapped;
+if (task.task === "write-range") writeRange(task);
+else leaveMapped(task);
