@@ -14,6 +14,7 @@ import "./errors.test.js";
 import "./backend.test.js";
 import "./hostile.test.js";
 import "./fallback-data.test.js";
+import "./faults.test.js";
 
 const report = await run(`conformance[${backendName}]`);
 const out = process.env.PORTABLE_MMAP_REPORT;
