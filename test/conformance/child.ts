@@ -2,7 +2,8 @@
  * Child processes of the conformance suite, for what must not run in the
  * suite's own process: reading after unmap (a crash would end the child, not
  * the suite), backend selection from the environment, release after GC,
- * other users and permissions, hostile scenarios (hostile-child.ts).
+ * other users and permissions, hostile scenarios (hostile-child.ts), faults
+ * from a full disk or low resource limits (faults-child.ts).
  * Usage: child.js <command> [args]; prints one JSON line. `info` reports
  * the selection, `backendInfo()` and every warning the process emitted.
  */
@@ -13,6 +14,7 @@ import * as path from "node:path";
 import * as api from "portable-mmap";
 import { backendInfo, EXEC, map, mapRegion, RDONLY, RDWR } from "portable-mmap";
 import { durability } from "./durability-child.js";
+import { faults } from "./faults-child.js";
 import { forceGc } from "./gc.js";
 import { hostile } from "./hostile-child.js";
 import { contents, positions, type StoreResult, storeAndFlush, stored } from "./store.js";
@@ -111,6 +113,9 @@ async function main(): Promise<void> {
       return print(await workerRelease(file as string));
     case "hostile":
       print(await hostile(process.argv[4] as string, file as string, process.argv[5] as string));
+      break;
+    case "faults":
+      print(faults(process.argv[4] as string, file as string));
       break;
     case "append-store": {
       // An RDWR map of a descriptor in append mode, in whatever this process's permissions allow.

@@ -17,6 +17,7 @@ import "./fallback-data.test.js";
 import "./model.test.js";
 import "./durability.test.js";
 import "./workers.test.js";
+import "./faults.test.js";
 
 const report = await run(`conformance[${backendName}]`);
 const out = process.env.PORTABLE_MMAP_REPORT;
