@@ -99,6 +99,8 @@ void SweepIfCollected(Env* e) {
 
 void FinalizeRegion(napi_env env, void* /*data*/, void* hint) {
   Region* r = static_cast<Region*>(hint);
+  // Run early, while the memory may still be in use elsewhere (region.h)?
+  if (r->env != nullptr) KeepIfEarly(r, env);
   r->store_alive = false;
   Settle(r, r->env != nullptr ? env : nullptr);
 }
@@ -149,7 +151,8 @@ Napi::Value MapRegion(const Napi::CallbackInfo& info) {
                  &sys);
   if (code != 0) return Result(info, code, sys);
 
-  Region* r = new (std::nothrow) Region{mapping, 0, e, nullptr, e->regions, nullptr, 0, true, false, false, false, false};
+  Region* r = new (std::nothrow)
+      Region{mapping, 0, e, nullptr, e->regions, nullptr, 0, true, false, false, false, false, false, false};
   bool anon = flags & kAnon;
   if (r != nullptr) {
     r->id = table::Add(r, reinterpret_cast<uintptr_t>(mapping.addr), mapping.size, anon ? -1 : offset,
@@ -171,6 +174,9 @@ Napi::Value MapRegion(const Napi::CallbackInfo& info) {
   if (e->regions != nullptr) e->regions->prev = r;
   e->regions = r;
   e->scratch[0] = r->id;
+  // Without it (out of memory) unmap() cannot tell when the buffer is
+  // collected and keeps the range for good, which is safe.
+  if (napi_create_reference(env, buffer, 0, &r->buffer) != napi_ok) r->buffer = nullptr;
   return Napi::Value(env, buffer);
 }
 
@@ -197,6 +203,7 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
     r->retired = false;
     return Result(info, Busy(), kNapi);
   }
+  r->unmapping = false;
   Sys sys = kMmap;
   // If the pages cannot be replaced (out of memory, or Windows without
   // placeholders), the file stays mapped until the range is released, which
@@ -205,7 +212,7 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   table::Retire(r->id);
   // Without a weak reference (out of memory) nothing can tell when the buffer
   // is gone: the range then stays reserved for good, which is safe too.
-  if (napi_create_reference(env, buffer, 0, &r->buffer) != napi_ok) {
+  if (r->buffer == nullptr && napi_create_reference(env, buffer, 0, &r->buffer) != napi_ok) {
     r->buffer = nullptr;
   } else if (!Track(e, r)) {
     napi_delete_reference(env, r->buffer);
@@ -216,11 +223,24 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, 0);
 }
 
-// detach(buffer): detaches any ArrayBuffer; throws a TypeError if it cannot.
+// detach(buffer[, id]): detaches any ArrayBuffer; throws a TypeError if it
+// cannot. With the id of the buffer's region: unmap() runs while flushes are
+// pending, and the region must not be given back when they end, although the
+// detach freed its memory (unmap(id, ...) retires it then).
 Napi::Value Detach(const Napi::CallbackInfo& info) {
+  Region* r = info.Length() > 1 ? table::Get(Id(info[1])) : nullptr;
+  bool mark = r != nullptr && !r->released && !r->retired && !r->unmapping;
+  if (mark) r->unmapping = true;  // before: Bun and Deno run the finalizer inside the detach
   if (napi_detach_arraybuffer(info.Env(), info[0]) != napi_ok) {
+    if (mark) r->unmapping = false;
     Napi::TypeError::New(info.Env(), "napi_detach_arraybuffer failed").ThrowAsJavaScriptException();
   }
+  return info.Env().Undefined();
+}
+
+// stopping(): the environment is about to be torn down (a worker's exit event).
+Napi::Value Stopping(const Napi::CallbackInfo& info) {
+  EnvOf(info)->stopping = true;
   return info.Env().Undefined();
 }
 
@@ -388,14 +408,24 @@ int ProbeExternalBuffers(napi_env env) {
 
 // The environment is torn down (its thread ends): no JavaScript can reach its
 // retired buffers any more, so their ranges are given back; regions still
-// mapped are given back by their finalizers.
+// mapped are given back by their finalizers (which ran before this), unless
+// their memory may have moved (KeepAtTeardown). A region a flush may still
+// be using (a runtime that does not wait for it) is retired and kept.
 void FreeEnv(napi_env env, void* data, void* /*hint*/) {
   Env* e = static_cast<Env*>(data);
   for (Region* r = e->regions; r != nullptr;) {
     Region* next = r->next;
     r->env = nullptr;
     r->prev = r->next = nullptr;
-    if (r->retired && !r->released) {
+    if (!r->released && (r->jobs != 0 || r->unmapping)) {
+      if (!r->retired) {
+        Sys sys = kMmap;
+        Retire(&r->mapping, &sys);
+        table::Retire(r->id);
+        r->retired = true;
+      }
+      r->kept = true;
+    } else if (r->retired && !r->released && !r->kept) {
       r->buffer_dead = true;
       Settle(r, nullptr);
     }
@@ -407,7 +437,7 @@ void FreeEnv(napi_env env, void* data, void* /*hint*/) {
 }
 
 Napi::Object Exports(Napi::Env env, Napi::Object exports) {
-  Env* e = new Env{env, nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr, 0, 0};
+  Env* e = new Env{env, nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr, 0, 0, false};
   napi_value scratch_buffer;
   void* scratch_data;
   napi_create_arraybuffer(env, 2 * sizeof(double), &scratch_data, &scratch_buffer);
@@ -450,7 +480,7 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
                            {"sweep", SweepNow},       {"fault", Fault},         {"flush", FlushRange},
                            {"flushAsync", FlushAsync}, {"lock", LockRange},     {"unlock", UnlockRange},
                            {"advise", AdviseRange},   {"protect", ProtectRange}, {"residency", ResidencyOf},
-                           {"reserve", ReserveBlocks}};
+                           {"reserve", ReserveBlocks}, {"stopping", Stopping}};
   for (const Entry& entry : entries) exports.Set(entry.name, Napi::Function::New(env, entry.fn, entry.name, e));
   if (FileSizeUsable()) exports.Set("fileSize", Napi::Function::New(env, FileSizeOf, "fileSize", e));
   return exports;

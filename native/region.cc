@@ -15,8 +15,8 @@ namespace {
 constexpr int64_t kUnreportedRetired = int64_t{1} << 30;
 
 bool MayRelease(const Region* r) {
-  if (r->released || r->jobs != 0) return false;
-  if (!r->retired) return !r->store_alive;
+  if (r->released || r->kept || r->jobs != 0) return false;
+  if (!r->retired) return !r->store_alive && !r->unmapping;
   if (!r->buffer_dead) return false;
   // A buffer that was not moved had its memory freed when unmap() detached
   // it; a runtime that defers the finalizer only says so later.
@@ -54,6 +54,33 @@ void Settle(Region* r, napi_env napi) {
     Unlink(r);
     delete r;
   }
+}
+
+void KeepIfEarly(Region* r, napi_env napi) {
+  if (r->kept || r->released || r->unmapping) return;
+  bool moved;
+  if (r->retired) {
+    // Its buffer was detached by unmap(); the memory lives on only if it had moved.
+    moved = r->moved && r->env->stopping;
+  } else {
+    // Bun and Deno may run finalizers inside a collection, where references
+    // must not be read; there only a stopping environment tells.
+    if (!finalizers_deferred && !r->env->stopping) return;
+    napi_value value = nullptr;
+    if (r->buffer != nullptr && finalizers_deferred) napi_get_reference_value(napi, r->buffer, &value);
+    if (value == nullptr && !r->env->stopping) return;  // collected: the memory is free
+    bool detached = true;  // collected while stopping: it may have moved before
+    if (value != nullptr) napi_is_detached_arraybuffer(napi, value, &detached);
+    moved = detached;
+  }
+  if (!moved) return;
+  if (!r->retired) {
+    Sys sys = kMmap;
+    Retire(&r->mapping, &sys);
+    table::Retire(r->id);
+    r->retired = true;
+  }
+  r->kept = true;
 }
 
 size_t Sweep(Env* e) {

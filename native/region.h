@@ -12,7 +12,14 @@
 //   pointer and the buffer object, not the memory's owner. If the buffer's
 //   memory had been moved to another ArrayBuffer (transfer(), a BYOB read),
 //   it also waits for that one's finalizer.
+// - unmapped while a flushAsync was in flight: the buffer is detached at once
+//   and the region retired when the last flush ends; until then nothing
+//   gives the range back (the detach ran the finalizer early).
 // - a flushAsync in flight holds it too.
+// - the environment is torn down (its thread ends): Node runs every pending
+//   finalizer then, although memory moved to another ArrayBuffer may have
+//   been posted to another thread. A region whose memory may have moved is
+//   retired in place and its range stays reserved for good.
 // The record itself lives until its finalizer has run and the range is given back.
 #ifndef PORTABLE_MMAP_REGION_H_
 #define PORTABLE_MMAP_REGION_H_
@@ -33,10 +40,12 @@ struct Region {
   Env* env;             // the owner; nullptr once it is torn down
   Region* prev;         // the owner's list of regions
   Region* next;
-  napi_ref buffer;      // weak reference to the ArrayBuffer object, once retired
+  napi_ref buffer;      // weak reference to the map's ArrayBuffer object
   uint32_t jobs;        // flushAsync calls in flight
   bool store_alive;     // the ArrayBuffer's memory has not been freed yet (finalizer not run)
   bool retired;         // unmap() has run
+  bool unmapping;       // unmap() detached the buffer and waits for pending flushes to retire it
+  bool kept;            // the range stays reserved for good (environment torn down, memory may have moved)
   bool moved;           // at unmap() the memory had already been moved to another ArrayBuffer
   bool buffer_dead;     // the retired buffer object has been collected
   bool released;        // the address range has been given back
@@ -54,6 +63,7 @@ struct Env {
   napi_ref sentinel;    // weak reference to an object: gone means a full collection ran
   int64_t retired_bytes;   // address space held by retired regions
   int64_t reported_bytes;  // of which reported to the garbage collector as external memory
+  bool stopping;        // the environment is about to be torn down: finalizers may run early
 };
 
 // The runtime calls an external ArrayBuffer's finalizer later, not inside the
@@ -65,6 +75,14 @@ extern bool finalizers_deferred;
 // and free the record where nothing refers to it any more. `napi` may be
 // nullptr (during the environment's teardown).
 void Settle(Region* r, napi_env napi);
+
+// Called by the finalizer. Node runs a finalizer early (while the memory may
+// still be in use) when the environment is torn down; memory moved to
+// another ArrayBuffer may then live on in another thread. A finalizer that
+// finds the map's own buffer object still alive, or that runs once the
+// environment is stopping, is early: where the memory may have moved, the
+// region is retired in place and its range kept for good.
+void KeepIfEarly(Region* r, napi_env napi);
 
 // Checks which retired regions' buffers have been collected and settles them.
 // Returns the number of retired regions still waiting.

@@ -34,7 +34,10 @@ export interface Addon {
   reserve(fd: number, offset: number, length: number): number;
   map(fd: number, offset: number, length: number, flags: number): ArrayBuffer | number;
   unmap(id: number, buffer: ArrayBuffer, moved: boolean): number;
-  detach(buffer: ArrayBuffer): void;
+  /** With the id of the buffer's map: unmap() runs while flushes are pending (the region waits to be retired). */
+  detach(buffer: ArrayBuffer, id?: number): void;
+  /** The environment is about to be torn down (a worker's exit event): finalizers may run early from now on. */
+  stopping(): void;
   /** Gives back the ranges of unmapped maps whose buffers were collected; returns how many still wait. */
   sweep(): number;
   fault(id: number): number;

@@ -6,9 +6,11 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import { Worker } from "node:worker_threads";
 import * as zlib from "node:zlib";
 import { ANON, backendInfo, type MMap, mapFile, mapRegion, RDWR } from "portable-mmap";
 import { collectGarbage } from "./gc.js";
+import type { PostMoved } from "./worker-tasks.js";
 
 type Result = Record<string, unknown>;
 
@@ -283,6 +285,32 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
     return { ...result, length: m.length };
   },
 
+  /** The same while a flushAsync is pending: unmap() then waits for the flush, and randomFill outlives both. */
+  async "randomfill-flushing"(file) {
+    fs.truncateSync(file, 64 << 20);
+    const m = mapFile(file, { prot: RDWR });
+    m[0] = 1;
+    const flushed = m.flushAsync({ offset: 0, length: 4096 }).then(
+      () => "ok",
+      (error) => codeOf(error),
+    );
+    const settled = new Promise((resolve) => crypto.randomFill(m, (error) => resolve(error ? codeOf(error) : "ok")));
+    const result = await unmapDuring(m, settled);
+    return { ...result, flushed: await flushed, length: m.length };
+  },
+
+  /**
+   * A worker moves its map's memory into another buffer and posts it here;
+   * the worker ends (`natural`) or is terminated (`terminate`, the scenario's
+   * name suffix); then this thread reads and writes the buffer it was given.
+   */
+  async "post-moved"(file) {
+    return postMoved(file, "natural");
+  },
+  async "post-moved-terminate"(file) {
+    return postMoved(file, "terminate");
+  },
+
   /** zlib reads the map on the thread pool; compressible input, so it reads it in one go. */
   async "zlib-once"(file) {
     const m = mapFile(file, { prot: RDWR });
@@ -345,6 +373,26 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
     }
   },
 };
+
+async function postMoved(file: string, end: PostMoved["end"]): Promise<Result> {
+  const task: PostMoved = { task: "post-moved", file, end };
+  const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: task });
+  const exited = new Promise((resolve) => worker.once("exit", resolve));
+  const failed = new Promise<never>((_, reject) => worker.once("error", reject));
+  const message = (await Promise.race([new Promise((resolve) => worker.once("message", resolve)), failed])) as {
+    moved: ArrayBuffer;
+    backend: string;
+  };
+  const bytes = new Uint8Array(message.moved);
+  const before = bytes[0];
+  if (end === "terminate") await worker.terminate();
+  else worker.postMessage("end");
+  await Promise.race([exited, failed]);
+  await collectGarbage();
+  const after = bytes[0];
+  bytes[1] = 0x55;
+  return { backend: message.backend, length: bytes.length, before, after, file1: fs.readFileSync(file)[1] };
+}
 
 /** Runs one scenario; `other` is a second file some scenarios need. */
 export function hostile(scenario: string, file: string, other: string): Promise<Result> {

@@ -176,6 +176,40 @@ describe("no crash from JavaScript", () => {
     if (caps.detachesOnUnmap) assert.equal(r.length, 0);
   });
 
+  test("unmap() during a flushAsync while crypto.randomFill fills the map: the range outlives both", () => {
+    if (deno) {
+      // The same documented failure of Deno's randomFill polyfill as above.
+      const child = runChild(["hostile", tempFile(), "randomfill-flushing", tempFile()], {}, ["--expose-gc"]);
+      assert.equal(child.signal, null, `the child died by ${child.signal}: ${child.stderr}`);
+      assert.match(child.stderr, /Cannot perform Construct on a detached ArrayBuffer[\s\S]*_randomFill/);
+      return;
+    }
+    const r = scenario("randomfill-flushing");
+    const outcome = r.outcome as string;
+    assert.ok(outcome === "ok" || outcome === "ERR_CRYPTO_OPERATION_FAILED", outcome);
+    assert.equal(r.flushed, "ok");
+    if (caps.detachesOnUnmap) assert.equal(r.length, 0);
+  });
+
+  for (const end of ["natural", "terminate"] as const) {
+    test(`a worker posts its map's moved memory here and ends (${end}): the buffer stays safe to use`, () => {
+      const r = scenario(end === "natural" ? "post-moved" : "post-moved-terminate");
+      assert.equal(r.backend, backendName);
+      assert.equal(r.length, 1 << 20);
+      assert.equal(r.before, 0x41);
+      if (backendName === "native" && caps.releasesFileOnUnmap) {
+        // The worker's teardown retired the range in place: zeros, and writes go nowhere.
+        assert.equal(r.after, 0);
+        assert.equal(r.file1, 0x41);
+      } else {
+        // koffi keeps a moved range mapped for good; the fallback's memory is a copy; Windows
+        // without placeholders keeps the view: the bytes stay, and only a real map writes the file.
+        assert.equal(r.after, 0x41);
+        assert.equal(r.file1, real ? 0x55 : 0x41);
+      }
+    });
+  }
+
   test("unmap() while zlib.deflate reads the map on the thread pool", () => {
     const r = scenario("zlib-once");
     assert.ok(r.outcome === true || typeof r.outcome === "string", String(r.outcome));

@@ -36,6 +36,18 @@ export interface LeaveMapped {
   end: "natural" | "exit" | "terminate" | "pending" | "pending-exit";
 }
 
+/**
+ * Map the file RDWR, move the map's memory into another ArrayBuffer (a BYOB
+ * read), post that buffer to the parent with a transfer list, and end when
+ * the parent says so (`natural`: the worker returns) or by the parent's
+ * worker.terminate() (`terminate`). The map stays referenced to the end.
+ */
+export interface PostMoved {
+  task: "post-moved";
+  file: string;
+  end: "natural" | "terminate";
+}
+
 /** The lines of /proc/self/maps that map `file`. */
 export function mappingsOf(file: string): number {
   return fs

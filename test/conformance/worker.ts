@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { backendInfo, COPY, mapFile, mapRegion, RDONLY, RDWR } from "portable-mmap";
-import { type LeaveMapped, mappingsOf, type WriteRange } from "./worker-tasks.js";
+import { type LeaveMapped, mappingsOf, type PostMoved, type WriteRange } from "./worker-tasks.js";
 
 const post = (message: Record<string, unknown>): void => parentPort?.postMessage(message);
 
@@ -36,6 +36,22 @@ function leaveMapped(w: LeaveMapped): void {
   if (w.end === "terminate") setInterval(() => {}, 1000);
 }
 
-const task = workerData as WriteRange | LeaveMapped;
+async function postMoved(w: PostMoved): Promise<void> {
+  const m = mapFile(w.file, { prot: RDWR });
+  (globalThis as { held?: unknown }).held = m;
+  const stream = new ReadableStream({ type: "bytes", pull: (c) => c.byobRequest?.respond(1) });
+  const { value } = await stream.getReader({ mode: "byob" }).read(m.subarray());
+  const moved = (value as Uint8Array).buffer as ArrayBuffer;
+  parentPort?.postMessage({ moved, backend: backendInfo().selected }, [moved]);
+  if (w.end === "terminate") {
+    setInterval(() => {}, 1000);
+    return;
+  }
+  await new Promise((resolve) => parentPort?.once("message", resolve));
+  parentPort?.close();
+}
+
+const task = workerData as WriteRange | LeaveMapped | PostMoved;
 if (task.task === "write-range") writeRange(task);
+else if (task.task === "post-moved") await postMoved(task);
 else leaveMapped(task);

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { isMainThread } from "node:worker_threads";
 import { busyError, systemError, win32Error } from "../../api/errors.js";
 import { type Addon, loadAddon } from "../addon.js";
 import type { Advice, Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
@@ -109,9 +110,9 @@ function create(a: Addon): Backend<number> {
       return out;
     },
     faultAt: (handle) => a.fault(handle),
-    detach(_handle, buffer) {
+    detach(handle, buffer) {
       try {
-        a.detach(buffer);
+        a.detach(buffer, handle);
       } catch {
         throw busyError("napi_detach_arraybuffer");
       }
@@ -142,5 +143,9 @@ export const load: BackendLoader = () => {
     throw new Error(`native addon unusable: the runtime refuses external ArrayBuffers (${why})`);
   }
   backend = create(a);
+  // A worker that ends tears its environment down, and Node then runs the
+  // finalizers of buffers whose memory may have been moved and posted to
+  // another thread: the addon keeps those ranges if it knows (region.h).
+  if (!isMainThread && typeof process.once === "function") process.once("exit", () => a.stopping());
   return backend;
 };
