@@ -23,6 +23,8 @@ export const ErrorCodes = {
   FAULT: "ERR_MMAP_FAULT",
   /** No backend could be loaded, or a forced one failed to load. */
   BACKEND: "ERR_MMAP_BACKEND",
+  /** `new MMap(...)` by user code: maps are made by `map`, `mapRegion` and `mapFile`. */
+  ILLEGAL_CONSTRUCTOR: "ERR_ILLEGAL_CONSTRUCTOR",
   INVALID_ARG_TYPE: "ERR_INVALID_ARG_TYPE",
   INVALID_ARG_VALUE: "ERR_INVALID_ARG_VALUE",
   OUT_OF_RANGE: "ERR_OUT_OF_RANGE",
@@ -166,6 +168,11 @@ export function invalidArgType(name: string, expected: string, value: unknown): 
     new TypeError(`The "${name}" argument must be ${expected}. ${describe(value)}`),
     ErrorCodes.INVALID_ARG_TYPE,
   );
+}
+
+/** `TypeError [ERR_ILLEGAL_CONSTRUCTOR]`: a constructor that is not public. */
+export function illegalConstructor(message: string): TypeError & CodedError {
+  return coded(new TypeError(message), ErrorCodes.ILLEGAL_CONSTRUCTOR);
 }
 
 /** `TypeError [ERR_INVALID_ARG_VALUE]`: The argument 'name' is invalid. */

@@ -9,7 +9,7 @@ import { maxLength } from "./buffers.js";
 import { ANON, EXEC, RDONLY } from "./constants.js";
 import { fromNodeError, invalidArgType, invalidArgValue, outOfRange, systemError } from "./errors.js";
 import { checkMapCount } from "./limits.js";
-import { isShared, isValidProt, MMap } from "./mmap.js";
+import { createMMap, isShared, isValidProt, type MMap } from "./mmap.js";
 import { selectedBackend } from "./select.js";
 import { checkInteger } from "./validate.js";
 
@@ -141,6 +141,14 @@ function mapChecked(
     checkMaxLength(length, length);
   } else {
     if (length > 0) checkMaxLength(length + (offset % backend.allocationGranularity), length);
+    // The region's end must be exact: past 2^53 a sum of numbers rounds.
+    if (length > Number.MAX_SAFE_INTEGER - offset) {
+      throw outOfRange(
+        "length",
+        `<= ${Number.MAX_SAFE_INTEGER - offset}: offset + length must be at most 2^53 - 1`,
+        length,
+      );
+    }
     const size = fileSize(backend, fd);
     if (size < 0) throw systemError("ENODEV", "mmap");
     if (length < 0) {
@@ -165,7 +173,7 @@ function mapChecked(
   if (length === 0) {
     if (ownFd) closeSync(fd);
     const buffer = new ArrayBuffer(0);
-    return new MMap({
+    return createMMap({
       backend,
       prot,
       flags,
@@ -211,7 +219,7 @@ function mapChecked(
   const keepFd = ownFd && backend.capabilities.needsDescriptor;
   if (ownFd && !keepFd) closeSync(fd);
   // One literal with every field, not a spread: a spread makes a new hidden class per call (slow on the hot path).
-  return new MMap({
+  return createMMap({
     backend,
     prot,
     flags,

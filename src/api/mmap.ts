@@ -10,6 +10,7 @@ import {
   type CodedError,
   detachedError,
   faultError,
+  illegalConstructor,
   invalidArgType,
   invalidArgValue,
   lostChangesError,
@@ -70,24 +71,49 @@ function checkIndex(name: string, value: unknown, max: number): number {
  * every method throws `ERR_MMAP_UNMAPPED`. A map that is dropped without
  * `unmap()` is released after garbage collection.
  */
+/** Set by `createMMap` for the one construction it does. */
+let constructing = false;
+
+/** What a typed-array constructor takes: a length, a buffer, a view or an array. */
+function isViewSource(value: unknown): boolean {
+  return (
+    typeof value === "number" ||
+    value instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer) ||
+    ArrayBuffer.isView(value) ||
+    Array.isArray(value)
+  );
+}
+
 export class MMap extends Uint8Array {
   static get [Symbol.species](): Uint8ArrayConstructor {
     return Uint8Array;
   }
 
-  readonly #state: State;
-  readonly #prot: number;
-  readonly #flags: number;
-  readonly #fileOffset: number;
+  readonly #state!: State;
+  readonly #prot!: number;
+  readonly #flags!: number;
+  readonly #fileOffset!: number;
   /** Only RDWR file maps have anything to write back; flush is a no-op for the rest. */
-  readonly #writesBack: boolean;
-  #pagesWritable: boolean;
+  readonly #writesBack!: boolean;
+  #pagesWritable!: boolean;
 
-  /** @internal Maps are made by `map`, `mapRegion` and `mapFile`. */
-  constructor(init: MMapInit) {
-    if (typeof init !== "object" || init === null || !(init.buffer instanceof ArrayBuffer)) {
-      throw new TypeError("MMap cannot be constructed directly; use map(), mapRegion() or mapFile()");
+  /**
+   * @internal Maps are made by `map`, `mapRegion` and `mapFile` (through
+   * `createMMap`). Code that builds "a view like this one" with
+   * `new view.constructor(buffer, offset, length)` (a BYOB stream read does,
+   * as do `MMap.from` and `MMap.of`) gets a plain `Uint8Array`, as
+   * `Symbol.species` gives; anything else is `ERR_ILLEGAL_CONSTRUCTOR`.
+   */
+  // biome-ignore lint/correctness/noUnreachableSuper: returning another object without super() is what is meant here
+  constructor(init: MMapInit, ...rest: unknown[]) {
+    if (!constructing) {
+      const args = [init, ...rest] as unknown as [ArrayBuffer, number, number];
+      // biome-ignore lint/correctness/noConstructorReturn: a plain Uint8Array, as Symbol.species says
+      if (isViewSource(init)) return new Uint8Array(...args) as MMap;
+      throw illegalConstructor("MMap cannot be constructed directly; use map(), mapRegion() or mapFile()");
     }
+    constructing = false;
     super(init.buffer, init.delta, init.length);
     const counters = init.backend.counters;
     this.#state = {
@@ -325,6 +351,16 @@ export class MMap extends Uint8Array {
 /** Whether `prot` maps the file shared (writes reach it): only RDWR does. */
 export function isShared(prot: number): boolean {
   return (prot & ~EXEC) === RDWR;
+}
+
+/** @internal The one way to make an `MMap` (map.ts). */
+export function createMMap(init: MMapInit): MMap {
+  constructing = true;
+  try {
+    return new MMap(init);
+  } finally {
+    constructing = false;
+  }
 }
 
 const validProts: readonly number[] = [RDONLY, RDWR, COPY, RDONLY | EXEC, RDWR | EXEC, COPY | EXEC];

@@ -90,6 +90,15 @@ describe("bad arguments", () => {
     throwsCode(() => mapRegion(2 ** 31 - 1, constants.MAX_LENGTH, RDONLY, 0, 1), RangeError, "ERR_OUT_OF_RANGE");
   });
 
+  test("a region ending past 2^53 - 1 is a RangeError before any system call (sums of numbers round there)", () => {
+    const top = Number.MAX_SAFE_INTEGER;
+    // 2^53 - 1 + 2 rounds to 2^53: the end must be checked without the sum. The descriptor is not open.
+    const error = throwsCode(() => mapRegion(2 ** 31 - 1, 2, RDWR, 0, top), RangeError, "ERR_OUT_OF_RANGE");
+    assert.match(error.message, /2\^53 - 1/);
+    throwsCode(() => mapFile(file, { offset: top, length: 2, prot: RDWR, grow: true }), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => mapRegion(2 ** 31 - 1, 4096, RDONLY, 0, BigInt(top - 100)), RangeError, "ERR_OUT_OF_RANGE");
+  });
+
   test("mapFile options are checked", () => {
     throwsCode(() => mapFile(file, "r" as never), TypeError, "ERR_INVALID_ARG_TYPE");
     throwsCode(() => mapFile(file, { grow: 1 as never }), TypeError, "ERR_INVALID_ARG_TYPE");

@@ -8,9 +8,9 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { Worker } from "node:worker_threads";
 import * as zlib from "node:zlib";
-import { ANON, backendInfo, type MMap, mapFile, mapRegion, RDWR } from "portable-mmap";
+import { ANON, backendInfo, MMap, mapFile, mapRegion, RDWR } from "portable-mmap";
 import { collectGarbage } from "./gc.js";
-import type { PostMoved } from "./worker-tasks.js";
+import type { HoldMaps, PostMoved } from "./worker-tasks.js";
 
 type Result = Record<string, unknown>;
 
@@ -186,8 +186,29 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
     return { refused: refused ?? null, againLength: 4096 };
   },
 
+  /** 30 live maps here, then a worker maps up to 40 more: the limit (PORTABLE_MMAP_MAX_MAPS) is the process's. */
+  async "map-limit-threads"(file) {
+    const fd = fs.openSync(file, "r");
+    const maps = Array.from({ length: 30 }, () => mapRegion(fd, 4096));
+    const task: HoldMaps = { task: "hold-maps", file, count: 40 };
+    const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: task });
+    const failed = new Promise<never>((_, reject) => worker.once("error", reject));
+    const report = await Promise.race([new Promise((resolve) => worker.once("message", resolve)), failed]);
+    await Promise.race([new Promise((resolve) => worker.once("exit", resolve)), failed]);
+    for (const m of maps) m.unmap();
+    fs.closeSync(fd);
+    return { worker: report };
+  },
+
   /** A BYOB stream read moves the buffer of the view it is given (the whole map's buffer). */
-  async byob(file) {
+  byob: (file) => byob(file, false),
+  /** The same with the map itself as the view: the stream builds its result with the view's constructor. */
+  "byob-whole": (file) => byob(file, true),
+};
+
+/** A BYOB read into the map (`whole`) or a view of its first page; then what the map, the moved view and the file say. */
+async function byob(file: string, whole: boolean): Promise<Result> {
+  {
     const m = mapFile(file, { prot: RDWR });
     const stream = new ReadableStream({
       type: "bytes",
@@ -197,9 +218,10 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
         request.respond(1);
       },
     });
-    const { value } = await stream.getReader({ mode: "byob" }).read(m.subarray(0, 4096));
+    const { value } = await stream.getReader({ mode: "byob" }).read(whole ? m : m.subarray(0, 4096));
     const moved = new Uint8Array((value as Uint8Array).buffer);
     const result: Result = { valueLength: value?.length, mapLength: m.length, movedLength: moved.length };
+    result.valueType = `${value?.constructor.name}${value instanceof MMap ? " (an MMap)" : ""}`;
     for (const [name, call] of [
       ["flush", () => m.flush()],
       ["asBuffer", () => m.asBuffer()],
@@ -218,8 +240,10 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
     moved[5] = 9;
     result.file = [...fs.readFileSync(file).subarray(0, 6)];
     return result;
-  },
+  }
+}
 
+const moreScenarios: Record<string, (file: string, other: string) => Promise<Result>> = {
   async transfer(file) {
     if (!transferable) return { unsupported: true };
     return moveOut(file, async (buffer) => transfer(buffer));
@@ -396,7 +420,7 @@ async function postMoved(file: string, end: PostMoved["end"]): Promise<Result> {
 
 /** Runs one scenario; `other` is a second file some scenarios need. */
 export function hostile(scenario: string, file: string, other: string): Promise<Result> {
-  const run = scenarios[scenario];
+  const run = scenarios[scenario] ?? moreScenarios[scenario];
   if (!run) throw new Error(`unknown scenario ${scenario}`);
   return run(file, other);
 }

@@ -57,31 +57,39 @@ function assertMoveOut(r: Record<string, unknown>): void {
 }
 
 describe("no crash from JavaScript", () => {
-  test("a BYOB read moves the map's memory: methods say so, unmap() completes, the moved view reads zeros", () => {
-    const r = scenario("byob");
-    assert.equal(r.valueLength, 1);
-    assert.equal(r.mapLength, 0, "the map's own buffer is detached by the read");
-    assert.equal(r.movedLength, 1 << 20);
-    assert.equal(r.flush, "ERR_MMAP_DETACHED");
-    assert.equal(r.asBuffer, "ERR_MMAP_DETACHED");
-    assert.equal(r.lock, "ERR_MMAP_DETACHED");
-    assert.equal(r.unmapped, true);
-    if (real && caps.releasesFileOnUnmap) {
-      assert.equal(r.unmapError, undefined);
-      assert.deepEqual(r.after, [0, 0]);
-      assert.deepEqual(r.file, [7, 0x41, 0x41, 0x41, 0x41, 0x41], "the read reached the file, the later write did not");
-    } else if (real) {
-      // Documented: without placeholders (Windows) the view stays until its buffer is collected.
-      assert.equal(r.unmapError, undefined);
-      assert.deepEqual(r.after, [7, 0x41]);
-      assert.deepEqual(r.file, [7, 0x41, 0x41, 0x41, 0x41, 9], "the moved view still reads and writes the file");
-    } else {
-      // Documented: the fallback cannot write back memory it no longer has.
-      assert.equal(r.unmapError, "ERR_MMAP_DETACHED");
-      assert.deepEqual(r.after, [7, 0x41]);
-      assert.deepEqual(r.file, [0x41, 0x41, 0x41, 0x41, 0x41, 0x41]);
-    }
-  });
+  for (const whole of [false, true]) {
+    const into = whole ? "into the map itself" : "into a view of the map";
+    test(`a BYOB read ${into} moves its memory: methods say so, unmap() completes, the moved view reads zeros`, () => {
+      const r = scenario(whole ? "byob-whole" : "byob");
+      assert.equal(r.valueType, "Uint8Array", "the stream's result is a plain Uint8Array");
+      assert.equal(r.valueLength, 1);
+      assert.equal(r.mapLength, 0, "the map's own buffer is detached by the read");
+      assert.equal(r.movedLength, 1 << 20);
+      assert.equal(r.flush, "ERR_MMAP_DETACHED");
+      assert.equal(r.asBuffer, "ERR_MMAP_DETACHED");
+      assert.equal(r.lock, "ERR_MMAP_DETACHED");
+      assert.equal(r.unmapped, true);
+      if (real && caps.releasesFileOnUnmap) {
+        assert.equal(r.unmapError, undefined);
+        assert.deepEqual(r.after, [0, 0]);
+        assert.deepEqual(
+          r.file,
+          [7, 0x41, 0x41, 0x41, 0x41, 0x41],
+          "the read reached the file, the later write did not",
+        );
+      } else if (real) {
+        // Documented: without placeholders (Windows) the view stays until its buffer is collected.
+        assert.equal(r.unmapError, undefined);
+        assert.deepEqual(r.after, [7, 0x41]);
+        assert.deepEqual(r.file, [7, 0x41, 0x41, 0x41, 0x41, 9], "the moved view still reads and writes the file");
+      } else {
+        // Documented: the fallback cannot write back memory it no longer has.
+        assert.equal(r.unmapError, "ERR_MMAP_DETACHED");
+        assert.deepEqual(r.after, [7, 0x41]);
+        assert.deepEqual(r.file, [0x41, 0x41, 0x41, 0x41, 0x41, 0x41]);
+      }
+    });
+  }
 
   test.unless(noTransfer, "buffer.transfer() then unmap()", () => assertMoveOut(scenario("transfer")));
   test("structuredClone with a transfer list, then unmap()", () => assertMoveOut(scenario("clone")));
@@ -159,6 +167,16 @@ describe("no crash from JavaScript", () => {
       // The fallback's maps are JavaScript memory, not mappings: no limit.
       assert.deepEqual(r, { refused: null, againLength: 4096 });
     }
+  });
+
+  test("the limit of live maps counts every thread's maps (30 here, then a worker maps up to 40)", () => {
+    const file = tempFile(Buffer.alloc(4096, 1));
+    const child = runChild(["hostile", file, "map-limit-threads", tempFile()], { PORTABLE_MMAP_MAX_MAPS: "50" });
+    assert.equal(child.signal, null, `the child died by ${child.signal}: ${child.stderr}`);
+    assert.equal(child.status, 0, child.stderr);
+    const r = JSON.parse(child.stdout.trim().split("\n").at(-1) as string);
+    if (caps.sharesPageCache) assert.deepEqual(r, { worker: { held: 20, code: "ENOMEM" } });
+    else assert.deepEqual(r, { worker: { held: 40 } });
   });
 
   test("unmap() while crypto.randomFill fills the map on the thread pool", () => {

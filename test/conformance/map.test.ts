@@ -17,7 +17,7 @@ import {
   RDWR,
 } from "portable-mmap";
 import { describe, test } from "../harness.js";
-import { backendName, caps, pattern, tempFile, withFd } from "./helpers.js";
+import { backendName, caps, pattern, tempFile, throwsCode, withFd } from "./helpers.js";
 
 describe("map", () => {
   test("maps a whole file and reads its bytes", () => {
@@ -82,8 +82,22 @@ describe("map", () => {
     assert.equal(fs.readFileSync(file, "utf8"), "jello mapped world");
   });
 
-  test("MMap cannot be constructed directly", () => {
-    assert.throws(() => new MMap(4 as never), TypeError);
+  test("MMap cannot be constructed directly; typed-array-style construction gives a plain Uint8Array", () => {
+    const forged = { buffer: new ArrayBuffer(8), delta: 0, length: 8 };
+    throwsCode(() => new MMap(forged as never), TypeError, "ERR_ILLEGAL_CONSTRUCTOR");
+    throwsCode(() => new MMap(undefined as never), TypeError, "ERR_ILLEGAL_CONSTRUCTOR");
+    // What streams, MMap.from and MMap.of do with a view's constructor.
+    const buffer = new ArrayBuffer(16);
+    for (const made of [
+      new MMap(buffer as never, 4 as never, 8 as never),
+      new MMap(4 as never),
+      MMap.from([1, 2, 3]),
+      MMap.of(1, 2),
+    ]) {
+      assert.equal(Object.getPrototypeOf(made), Uint8Array.prototype);
+      assert.ok(!(made instanceof MMap));
+    }
+    assert.equal(new MMap(buffer as never, 4 as never, 8 as never).buffer, buffer);
   });
 
   test("pageSize and allocationGranularity are powers of two, granularity a multiple of the page", () => {
@@ -182,6 +196,20 @@ describe("the end of the file", () => {
     assert.throws(() => mapFile(file, { prot: COPY, length: 200, grow: true }), RangeError);
     assert.equal(fs.statSync(file).size, 100);
   });
+
+  test.unless(
+    process.platform === "win32" ? "Windows has no st_blocks to count what a file allocates" : undefined,
+    "grow to a region far past the end reserves the region only: the gap before it stays a hole",
+    () => {
+      const file = tempFile(pattern(100));
+      const m = mapFile(file, { prot: RDWR, length: 4096, offset: 256 * 2 ** 20, grow: true });
+      m.unmap();
+      const st = fs.statSync(file);
+      assert.equal(st.size, 256 * 2 ** 20 + 4096);
+      // 256 MiB of zeros written into the gap would allocate 256 MiB; the region and the first block, a few KiB.
+      assert.ok(st.blocks * 512 <= 1 << 20, `${st.blocks * 512} bytes allocated`);
+    },
+  );
 
   test("grow within the file changes nothing", () => {
     const file = tempFile(pattern(100));

@@ -48,6 +48,13 @@ export interface PostMoved {
   end: "natural" | "terminate";
 }
 
+/** Map `count` pages of the file and report how many were mapped before one was refused, and with which code; then unmap them. */
+export interface HoldMaps {
+  task: "hold-maps";
+  file: string;
+  count: number;
+}
+
 /** The lines of /proc/self/maps that map `file`. */
 export function mappingsOf(file: string): number {
   return fs

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { backendInfo, COPY, mapFile, mapRegion, RDONLY, RDWR } from "portable-mmap";
-import { type LeaveMapped, mappingsOf, type PostMoved, type WriteRange } from "./worker-tasks.js";
+import { type HoldMaps, type LeaveMapped, mappingsOf, type PostMoved, type WriteRange } from "./worker-tasks.js";
 
 const post = (message: Record<string, unknown>): void => parentPort?.postMessage(message);
 
@@ -51,7 +51,22 @@ async function postMoved(w: PostMoved): Promise<void> {
   parentPort?.close();
 }
 
-const task = workerData as WriteRange | LeaveMapped | PostMoved;
+function holdMaps(w: HoldMaps): void {
+  const fd = fs.openSync(w.file, "r");
+  const maps = [];
+  let code: string | undefined;
+  try {
+    while (maps.length < w.count) maps.push(mapRegion(fd, 4096));
+  } catch (error) {
+    code = (error as { code?: string }).code;
+  }
+  post({ held: maps.length, code });
+  for (const m of maps) m.unmap();
+  fs.closeSync(fd);
+}
+
+const task = workerData as WriteRange | LeaveMapped | PostMoved | HoldMaps;
 if (task.task === "write-range") writeRange(task);
 else if (task.task === "post-moved") await postMoved(task);
+else if (task.task === "hold-maps") holdMaps(task);
 else leaveMapped(task);

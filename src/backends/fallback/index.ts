@@ -226,9 +226,12 @@ function reserve(fd: number, offset: number, length: number): void {
   } catch (error) {
     throw fromNodeError(error, "fstat");
   }
-  const zeros = Buffer.alloc(Math.min(1 << 20, Math.max(0, end - size)));
+  // Only the region is written: a gap between the old end and the region
+  // stays a hole, as with posix_fallocate on the region.
+  const from = Math.max(size, offset);
+  const zeros = Buffer.alloc(Math.min(1 << 20, Math.max(0, end - from)));
   try {
-    for (let at = size; at < end; ) at += fs.writeSync(fd, zeros, 0, Math.min(zeros.length, end - at), at);
+    for (let at = from; at < end; ) at += fs.writeSync(fd, zeros, 0, Math.min(zeros.length, end - at), at);
   } catch (error) {
     throw fromNodeError(error, "posix_fallocate");
   }

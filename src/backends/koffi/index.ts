@@ -31,7 +31,7 @@
  * @module
  */
 import { createRequire } from "node:module";
-import { isMainThread } from "node:worker_threads";
+import { getEnvironmentData, isMainThread, setEnvironmentData } from "node:worker_threads";
 import { busyError, systemError } from "../../api/errors.js";
 import { addonDetach } from "../addon.js";
 import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
@@ -108,6 +108,28 @@ function releaseAtWorkerExit(releaseAll: (drained: boolean) => void): void {
   process.once("exit", () => releaseAll(drained));
 }
 
+const COUNTERS_KEY = "portable-mmap:koffi-counters";
+
+/**
+ * The koffi backend's counters, shared by every thread of the process: each
+ * worker loads its own copy of this module, and the limit on live maps
+ * (src/api/limits.ts) is the process's. The first copy to load puts a
+ * SharedArrayBuffer in the environment data that workers started after it
+ * inherit (a worker started before any thread loaded the library counts on
+ * its own). Where the runtime lacks either, the counts are the thread's.
+ */
+function sharedCounters(): Int32Array {
+  try {
+    const found = getEnvironmentData(COUNTERS_KEY);
+    if (found instanceof SharedArrayBuffer && found.byteLength === 12) return new Int32Array(found);
+    const buffer = new SharedArrayBuffer(12);
+    setEnvironmentData(COUNTERS_KEY, buffer);
+    return new Int32Array(buffer);
+  } catch {
+    return new Int32Array(3);
+  }
+}
+
 /**
  * Builds the backend over one system layer; `detach` undefined means the
  * runtime cannot detach koffi's buffers. Exported for the unit tests; `load`
@@ -125,10 +147,11 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
     flushesOffThread: true,
     needsDescriptor: false,
   });
-  // [faults handled (never: no signal handler can run FFI code), live mappings, retired mappings].
-  const counters = new Int32Array(3);
+  // [faults handled (never: no signal handler can run FFI code), live mappings, retired mappings],
+  // shared by every thread's copy of this module: the limit on live maps is the process's.
+  const counters = sharedCounters();
   const add = (i: number, n: number): void => {
-    counters[i] = (counters[i] as number) + n;
+    Atomics.add(counters, i, n);
   };
   const retire = (h: Handle): void => {
     if (h.live) add(1, -1);
