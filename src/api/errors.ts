@@ -147,6 +147,10 @@ export function fromNodeError(cause: unknown, syscall?: string): Error {
     error.errno = e.errno;
     return error;
   }
+  // Deno's node:fs errors carry the code alone: the number comes from the code.
+  if (e && typeof e.code === "string" && /^E[A-Z0-9]+$/.test(e.code)) {
+    return systemError(e.code, syscall ?? e.syscall ?? "unknown", e.path);
+  }
   return cause instanceof Error ? cause : new Error(String(cause));
 }
 

@@ -77,7 +77,11 @@ describe("worker threads", () => {
         // Documented: nothing runs in a worker on terminate(), so koffi cannot give its mappings back.
         const kept = backendName === "koffi" && end === "terminate" ? r.inWorker.mapped : 0;
         assert.equal(r.mapped, kept, `${what}: mappings of the file left`);
-        assert.equal(r.fds, 0, `${what}: descriptors of the file left open`);
+        // Documented: Bun closes no descriptor of a terminated worker, and no JavaScript runs there:
+        // the one the fallback's RDWR map opened stays open.
+        const bun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+        const openFds = bun && !caps.sharesPageCache && end === "terminate" ? 1 : 0;
+        assert.equal(r.fds, openFds, `${what}: descriptors of the file left open`);
         // The store was never flushed: the page cache keeps it; the fallback loses it unless unmap() wrote it back.
         const kept0 = caps.sharesPageCache || end.startsWith("pending") ? 0x77 : 0x41;
         assert.equal(r.byte0, kept0, `${what}: the stored byte`);

@@ -16,6 +16,7 @@
  *   every page resident.
  */
 import * as fs from "node:fs";
+import { isMainThread } from "node:worker_threads";
 import { isDetached, moveOut } from "../../api/buffers.js";
 import { fromNodeError, MmapSystemError, systemError } from "../../api/errors.js";
 import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
@@ -176,12 +177,31 @@ function map(request: MapRequest, allocate: Allocate): Mapping<Handle> {
     placement: target?.placement ?? "positioned",
     released: false,
   };
+  if (handle.ownFd) withOwnFd.add(handle);
   return { buffer, handle };
+}
+
+// Maps holding a descriptor of their own. A worker's FinalizationRegistry
+// never runs once the worker has ended, and Bun does not close a worker's
+// descriptors as Node does: they are closed at its exit (unflushed changes
+// of maps never unmapped are lost then, as when a map is dropped).
+const withOwnFd = new Set<Handle>();
+if (!isMainThread && typeof process.once === "function") {
+  process.once("exit", () => {
+    for (const handle of withOwnFd) {
+      try {
+        closeOwnFd(handle);
+      } catch {
+        // closed already by the runtime
+      }
+    }
+  });
 }
 
 function closeOwnFd(handle: Handle): void {
   if (handle.released) return;
   handle.released = true;
+  withOwnFd.delete(handle);
   if (handle.ownFd) fs.closeSync(handle.fd);
 }
 
