@@ -238,9 +238,20 @@ Napi::Value Detach(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// stopping(): the environment is about to be torn down (a worker's exit event).
+// stopping(): the environment is about to be torn down (a worker's exit
+// event). Notes which maps' memory may have moved, while that can still be
+// told: at teardown Node detaches every buffer before its finalizer runs.
 Napi::Value Stopping(const Napi::CallbackInfo& info) {
-  EnvOf(info)->stopping = true;
+  Env* e = EnvOf(info);
+  e->stopping = true;
+  for (Region* r = e->regions; r != nullptr; r = r->next) {
+    if (r->retired || r->unmapping || r->released) continue;
+    napi_value value = nullptr;
+    bool detached = true;  // collected: the memory may have moved before
+    if (r->buffer != nullptr && napi_get_reference_value(e->env, r->buffer, &value) == napi_ok && value != nullptr)
+      napi_is_detached_arraybuffer(e->env, value, &detached);
+    r->moved = detached;
+  }
   return info.Env().Undefined();
 }
 
@@ -417,7 +428,14 @@ void FreeEnv(napi_env env, void* data, void* /*hint*/) {
     Region* next = r->next;
     r->env = nullptr;
     r->prev = r->next = nullptr;
-    if (!r->released && (r->jobs != 0 || r->unmapping)) {
+    if (!r->released && r->unmapping && r->jobs == 0) {
+      // unmap() ran during a flush that has ended, and the environment ends
+      // before the unmap could finish: nothing can use the memory any more.
+      r->unmapping = false;
+      r->retired = true;
+      r->buffer_dead = true;
+      Settle(r, nullptr);
+    } else if (!r->released && r->jobs != 0) {
       if (!r->retired) {
         Sys sys = kMmap;
         Retire(&r->mapping, &sys);

@@ -56,29 +56,36 @@ void Settle(Region* r, napi_env napi) {
   }
 }
 
+namespace {
+
+// Node runs finalizers late, where JavaScript may run, except those it runs
+// while tearing the environment down. Bun and Deno run them at once, maybe
+// inside a collection where nothing may be asked: there only a stopping
+// environment tells.
+bool Early(Region* r, napi_env napi) {
+  if (!finalizers_deferred) return r->env->stopping;
+  napi_value global;
+  bool has = false;
+  return napi_get_global(napi, &global) != napi_ok ||
+         napi_has_named_property(napi, global, "undefined", &has) != napi_ok;
+}
+
+}  // namespace
+
 void KeepIfEarly(Region* r, napi_env napi) {
   if (r->kept || r->released || r->unmapping) return;
-  bool moved;
-  if (r->retired) {
-    // Its buffer was detached by unmap(); the memory lives on only if it had moved.
-    moved = r->moved && r->env->stopping;
-  } else {
-    // Bun and Deno may run finalizers inside a collection, where references
-    // must not be read; there only a stopping environment tells.
-    if (!finalizers_deferred && !r->env->stopping) return;
-    napi_value value = nullptr;
-    if (r->buffer != nullptr && finalizers_deferred) napi_get_reference_value(napi, r->buffer, &value);
-    if (value == nullptr && !r->env->stopping) return;  // collected: the memory is free
-    bool detached = true;  // collected while stopping: it may have moved before
-    if (value != nullptr) napi_is_detached_arraybuffer(napi, value, &detached);
-    moved = detached;
-  }
-  if (!moved) return;
+  if (r->retired && !r->moved) return;  // its memory was freed when unmap() detached it
+  if (!Early(r, napi)) return;
+  // Retired: moved before unmap(). Not retired: as noted when the worker's
+  // exit event ran; without that event (worker.terminate()) it cannot be
+  // told, and the range is kept.
+  if (!r->retired && r->env->stopping && !r->moved) return;
   if (!r->retired) {
     Sys sys = kMmap;
     Retire(&r->mapping, &sys);
     table::Retire(r->id);
     r->retired = true;
+    r->moved = true;
   }
   r->kept = true;
 }

@@ -46,7 +46,7 @@ struct Region {
   bool retired;         // unmap() has run
   bool unmapping;       // unmap() detached the buffer and waits for pending flushes to retire it
   bool kept;            // the range stays reserved for good (environment torn down, memory may have moved)
-  bool moved;           // at unmap() the memory had already been moved to another ArrayBuffer
+  bool moved;           // at unmap() (or the worker's exit event) the memory had been moved to another ArrayBuffer
   bool buffer_dead;     // the retired buffer object has been collected
   bool released;        // the address range has been given back
 };
@@ -76,12 +76,11 @@ extern bool finalizers_deferred;
 // nullptr (during the environment's teardown).
 void Settle(Region* r, napi_env napi);
 
-// Called by the finalizer. Node runs a finalizer early (while the memory may
-// still be in use) when the environment is torn down; memory moved to
-// another ArrayBuffer may then live on in another thread. A finalizer that
-// finds the map's own buffer object still alive, or that runs once the
-// environment is stopping, is early: where the memory may have moved, the
-// region is retired in place and its range kept for good.
+// Called by the finalizer. Node runs a finalizer early, while the memory may
+// still be in use, when it tears the environment down: memory moved to
+// another ArrayBuffer may live on in another thread. Such a region is
+// retired in place and its range kept for good where its memory had moved,
+// or might have (worker.terminate(): nothing ran to tell).
 void KeepIfEarly(Region* r, napi_env napi);
 
 // Checks which retired regions' buffers have been collected and settles them.

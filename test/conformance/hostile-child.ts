@@ -186,6 +186,20 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
     return { refused: refused ?? null, againLength: 4096 };
   },
 
+  /** The memory moves (BYOB read), the moved buffer is collected, then unmap(): what the backend still holds. */
+  async "moved-collected"(file) {
+    const before = counts();
+    const m = mapFile(file, { prot: RDWR });
+    {
+      const stream = new ReadableStream({ type: "bytes", pull: (c) => c.byobRequest?.respond(1) });
+      await stream.getReader({ mode: "byob" }).read(m.subarray(0, 4096));
+    }
+    await collectGarbage();
+    const unmapError = tryUnmap(m);
+    await collectGarbage();
+    return { before, after: counts(), unmapError };
+  },
+
   /** 30 live maps here, then a worker maps up to 40 more: the limit (PORTABLE_MMAP_MAX_MAPS) is the process's. */
   async "map-limit-threads"(file) {
     const fd = fs.openSync(file, "r");
@@ -416,6 +430,12 @@ async function postMoved(file: string, end: PostMoved["end"]): Promise<Result> {
   const after = bytes[0];
   bytes[1] = 0x55;
   return { backend: message.backend, length: bytes.length, before, after, file1: fs.readFileSync(file)[1] };
+}
+
+/** The selected backend's { live, retired } mappings, where it counts them. */
+function counts(): unknown {
+  const info = backendInfo();
+  return info.backends.find((b) => b.name === info.selected)?.mappings ?? null;
 }
 
 /** Runs one scenario; `other` is a second file some scenarios need. */

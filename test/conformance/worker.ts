@@ -48,7 +48,9 @@ async function postMoved(w: PostMoved): Promise<void> {
     return;
   }
   await new Promise((resolve) => parentPort?.once("message", resolve));
-  parentPort?.close();
+  // Deno's port has no close(); its worker ends with close().
+  if (typeof parentPort?.close === "function") parentPort.close();
+  else (globalThis as { close?: () => void }).close?.();
 }
 
 function holdMaps(w: HoldMaps): void {
