@@ -2,7 +2,7 @@
 // the rules of signal handlers: no locks, no allocation, no stdio, no
 // thread_local (a dlopen'ed addon's TLS may be allocated lazily); only
 // lock-free atomics (in table.cc) and async-signal-safe calls (a raw mmap
-// system call, sigaction, pthread_sigmask, raise); errno is kept. The addon
+// system call, sigaction, sigprocmask, raise); errno is kept. The addon
 // is linked with -z now (no lazy binding inside the handler) and -z nodelete
 // (Node unloads a worker's addons when it exits; a handler in unloaded code
 // would turn the next SIGBUS into a crash elsewhere).
@@ -93,7 +93,8 @@ void Chain(int sig, siginfo_t* info, void* context) {
     }
   }
   if (!(prev->sa_flags & SA_NODEFER)) sigaddset(&mask, sig);
-  pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+  // sigprocmask: the calling thread's mask on Linux, and in glibc 2.28 (pthread_sigmask moved to libc only in 2.32).
+  sigprocmask(SIG_SETMASK, &mask, nullptr);
   // Crash reporters installed with SA_RESETHAND return and rely on the repeated fault to end the process.
   if (prev->sa_flags & SA_RESETHAND) ResetToDefault(sig);
   if (prev->sa_flags & SA_SIGINFO) prev->sa_sigaction(sig, info, context);

@@ -222,6 +222,7 @@ function checkGlibc(file) {
   ]);
   const newest = needed.reduce((a, b) => (b[0] > a[0] || (b[0] === a[0] && b[1] > a[1]) ? b : a), [0, 0]);
   if (newest[0] > glibcFloor[0] || (newest[0] === glibcFloor[0] && newest[1] > glibcFloor[1])) {
+    fs.rmSync(file, { force: true }); // never left to pass as "up to date" next time
     throw new Error(`${path.relative(root, file)} needs glibc ${newest.join(".")}, newer than ${glibcFloor.join(".")}`);
   }
   log(`  needs glibc ${newest.join(".")} or later`);
