@@ -204,12 +204,7 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
     return Result(info, Busy(), kNapi);
   }
   r->unmapping = false;
-  Sys sys = kMmap;
-  // If the pages cannot be replaced (out of memory, or Windows without
-  // placeholders), the file stays mapped until the range is released, which
-  // is still safe.
-  Retire(&r->mapping, &sys);
-  table::Retire(r->id);
+  RetireInPlace(r);
   // Without a weak reference (out of memory) nothing can tell when the buffer
   // is gone: the range then stays reserved for good, which is safe too.
   if (r->buffer == nullptr && napi_create_reference(env, buffer, 0, &r->buffer) != napi_ok) {
@@ -420,7 +415,7 @@ int ProbeExternalBuffers(napi_env env) {
 // The environment is torn down (its thread ends): no JavaScript can reach its
 // retired buffers any more, so their ranges are given back; regions still
 // mapped are given back by their finalizers (which ran before this), unless
-// their memory may have moved (KeepAtTeardown). A region a flush may still
+// their memory may have moved (KeepIfEarly). A region a flush may still
 // be using (a runtime that does not wait for it) is retired and kept.
 void FreeEnv(napi_env env, void* data, void* /*hint*/) {
   Env* e = static_cast<Env*>(data);
@@ -436,13 +431,7 @@ void FreeEnv(napi_env env, void* data, void* /*hint*/) {
       r->buffer_dead = true;
       Settle(r, nullptr);
     } else if (!r->released && r->jobs != 0) {
-      if (!r->retired) {
-        Sys sys = kMmap;
-        Retire(&r->mapping, &sys);
-        table::Retire(r->id);
-        r->retired = true;
-      }
-      r->kept = true;
+      KeepForGood(r);
     } else if (r->retired && !r->released && !r->kept) {
       r->buffer_dead = true;
       Settle(r, nullptr);

@@ -33,6 +33,18 @@ void Unlink(Region* r) {
 
 }  // namespace
 
+void RetireInPlace(Region* r) {
+  Sys sys = kMmap;
+  Retire(&r->mapping, &sys);
+  table::Retire(r->id);
+  r->retired = true;
+}
+
+void KeepForGood(Region* r) {
+  if (!r->retired) RetireInPlace(r);
+  r->kept = true;
+}
+
 void ReportRetired(Env* e, int64_t delta) {
   e->retired_bytes += delta;
   int64_t want = e->retired_bytes > kUnreportedRetired ? e->retired_bytes - kUnreportedRetired : 0;
@@ -80,14 +92,7 @@ void KeepIfEarly(Region* r, napi_env napi) {
   // exit event ran; without that event (worker.terminate()) it cannot be
   // told, and the range is kept.
   if (!r->retired && r->env->stopping && !r->moved) return;
-  if (!r->retired) {
-    Sys sys = kMmap;
-    Retire(&r->mapping, &sys);
-    table::Retire(r->id);
-    r->retired = true;
-    r->moved = true;
-  }
-  r->kept = true;
+  KeepForGood(r);
 }
 
 size_t Sweep(Env* e) {

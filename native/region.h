@@ -71,6 +71,17 @@ struct Env {
 // region whose buffer was not moved cannot wait for it. Set once at load.
 extern bool finalizers_deferred;
 
+// Replaces the region's pages in place with zero pages and marks it retired
+// in the table. If the pages cannot be replaced (out of memory, or Windows
+// without placeholders), the file stays mapped until the range is released,
+// which is still safe.
+void RetireInPlace(Region* r);
+
+// Retires the region in place (unless it is already) and keeps its range
+// reserved for good: something may still use the memory, and nothing will
+// say when it stops.
+void KeepForGood(Region* r);
+
 // The region is done with: give the range back where the rules above allow,
 // and free the record where nothing refers to it any more. `napi` may be
 // nullptr (during the environment's teardown).
