@@ -16,10 +16,10 @@
  *   every page resident.
  */
 import * as fs from "node:fs";
-import { isMainThread } from "node:worker_threads";
 import { isDetached, moveOut } from "../../api/buffers.js";
 import { fromNodeError, MmapSystemError, systemError } from "../../api/errors.js";
 import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
+import { onWorkerExit } from "../worker-exit.js";
 import { forEachChange } from "./changes.js";
 import { assertWritable, canReopen, sameFile } from "./descriptor.js";
 import { readAt, writeAt } from "./io.js";
@@ -186,17 +186,15 @@ function map(request: MapRequest, allocate: Allocate): Mapping<Handle> {
 // descriptors as Node does: they are closed at its exit (unflushed changes
 // of maps never unmapped are lost then, as when a map is dropped).
 const withOwnFd = new Set<Handle>();
-if (!isMainThread && typeof process.once === "function") {
-  process.once("exit", () => {
-    for (const handle of withOwnFd) {
-      try {
-        closeOwnFd(handle);
-      } catch {
-        // closed already by the runtime
-      }
+onWorkerExit(() => {
+  for (const handle of withOwnFd) {
+    try {
+      closeOwnFd(handle);
+    } catch {
+      // closed already by the runtime
     }
-  });
-}
+  }
+});
 
 function closeOwnFd(handle: Handle): void {
   if (handle.released) return;

@@ -35,6 +35,7 @@ import { getEnvironmentData, isMainThread, setEnvironmentData } from "node:worke
 import { busyError, systemError } from "../../api/errors.js";
 import { addonDetach } from "../addon.js";
 import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
+import { onWorkerExit } from "../worker-exit.js";
 import { posixSystem } from "./posix.js";
 import type { Detach, Handle, Koffi, System } from "./types.js";
 import { windowsSystem } from "./windows.js";
@@ -105,7 +106,7 @@ function releaseAtWorkerExit(releaseAll: (drained: boolean) => void): void {
       drained = false;
     }, 0).unref?.();
   });
-  process.once("exit", () => releaseAll(drained));
+  onWorkerExit(() => releaseAll(drained));
 }
 
 const COUNTERS_KEY = "portable-mmap:koffi-counters";

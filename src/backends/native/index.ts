@@ -10,10 +10,10 @@
  *
  * @module
  */
-import { isMainThread } from "node:worker_threads";
 import { busyError, systemError, win32Error } from "../../api/errors.js";
 import { type Addon, loadAddon } from "../addon.js";
 import type { Advice, Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
+import { onWorkerExit } from "../worker-exit.js";
 
 // Bits of the `flags` argument of map/protect (native/sys.h `Flags`).
 const SHARED = 1;
@@ -146,6 +146,6 @@ export const load: BackendLoader = () => {
   // A worker that ends tears its environment down, and Node then runs the
   // finalizers of buffers whose memory may have been moved and posted to
   // another thread: the addon keeps those ranges if it knows (region.h).
-  if (!isMainThread && typeof process.once === "function") process.once("exit", () => a.stopping());
+  onWorkerExit(() => a.stopping());
   return backend;
 };
