@@ -63,14 +63,6 @@ function checkIndex(name: string, value: unknown, max: number): number {
   return value;
 }
 
-/**
- * A memory-mapped region: a `Uint8Array` over the mapped bytes, indexed like
- * Go's `[]byte`. `subarray` and `slice` return plain `Uint8Array`s.
- *
- * After {@link MMap.unmap} the map and every view on it read as length 0, and
- * every method throws `ERR_MMAP_UNMAPPED`. A map that is dropped without
- * `unmap()` is released after garbage collection.
- */
 /** Set by `createMMap` for the one construction it does. */
 let constructing = false;
 
@@ -85,6 +77,14 @@ function isViewSource(value: unknown): boolean {
   );
 }
 
+/**
+ * A memory-mapped region: a `Uint8Array` over the mapped bytes, indexed like
+ * Go's `[]byte`. `subarray` and `slice` return plain `Uint8Array`s.
+ *
+ * After {@link MMap.unmap} the map and every view on it read as length 0, and
+ * every method throws `ERR_MMAP_UNMAPPED`. A map that is dropped without
+ * `unmap()` is released after garbage collection.
+ */
 export class MMap extends Uint8Array {
   static get [Symbol.species](): Uint8ArrayConstructor {
     return Uint8Array;
