@@ -10,8 +10,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
-import { backendName, type ChildResult, runtimeCommand, tempFile } from "./helpers.js";
+import { backendName, type ChildResult, childScript, runtimeCommand, tempFile } from "./helpers.js";
 import { lateLimitsVariable } from "./late-limits.js";
 
 /** A fresh file system mounted at a new directory, seen only by the child. */
@@ -43,7 +42,6 @@ export interface Confinement {
   noIpcLock?: boolean;
 }
 
-const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "child.js");
 const root = process.getuid?.() === 0;
 
 /** Where a program is: on PATH, or in the sbin folders a non-login PATH may lack. */

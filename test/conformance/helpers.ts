@@ -64,7 +64,8 @@ export const backendName: string = info.selected;
 /** The documented differences of the backend under test. */
 export const caps: Capabilities = selected?.capabilities as Capabilities;
 
-const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "child.js");
+/** The suite's child-process script (child.ts, built next to this file). */
+export const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "child.js");
 
 /** The result of a child process. */
 export interface ChildResult {

@@ -4,19 +4,7 @@
  * its end. The same child script and runtime as `runChild` (helpers.ts).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
-import { backendName, runtimeCommand } from "./helpers.js";
-
-const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "child.js");
-
-/** How a child ended. */
-export interface Ended {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+import { backendName, type ChildResult, childScript, runtimeCommand } from "./helpers.js";
 
 /** A running `child.js`. */
 export interface Running {
@@ -24,7 +12,7 @@ export interface Running {
   /** Resolves when a line of its stdout is `line`; rejects if it ends first or after `ms`. */
   waitForLine(line: string, ms?: number): Promise<void>;
   /** Resolves when it has ended. */
-  readonly ended: Promise<Ended>;
+  readonly ended: Promise<ChildResult>;
 }
 
 /** Starts `child.js <args>` with the backend under test; `runtimeArgs` as for `runChild`. */
@@ -42,7 +30,7 @@ export function startChild(args: string[], runtimeArgs: string[] = []): Running 
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk;
   });
-  const ended = new Promise<Ended>((resolve) => {
+  const ended = new Promise<ChildResult>((resolve) => {
     child.on("error", (error) => {
       stderr += `\n${runtime.command}: ${error.message}`;
     });
