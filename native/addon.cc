@@ -143,6 +143,7 @@ Napi::Value MapRegion(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   Env* e = EnvOf(info);
   SweepIfCollected(e);
+  if (e->dead_count != 0) DropDeadRefs(e);
   int32_t flags = info[3].As<Napi::Number>().Int32Value();
   int64_t offset = Int64(info[1]);
   Mapping mapping;
@@ -439,12 +440,13 @@ void FreeEnv(napi_env env, void* data, void* /*hint*/) {
     r = next;
   }
   std::free(e->retired);
+  std::free(e->dead_refs);  // their references go with the environment
   napi_delete_reference(env, e->scratch_ref);
   delete e;
 }
 
 Napi::Object Exports(Napi::Env env, Napi::Object exports) {
-  Env* e = new Env{env, nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr, 0, 0, false};
+  Env* e = new Env{env, nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr, 0, 0, false, nullptr, 0, 0};
   napi_value scratch_buffer;
   void* scratch_data;
   napi_create_arraybuffer(env, 2 * sizeof(double), &scratch_data, &scratch_buffer);

@@ -1,6 +1,8 @@
 // The lifetime rules of region.h.
 #include "region.h"
 
+#include <cstdlib>
+
 #include "table.h"
 
 namespace pmm {
@@ -21,6 +23,18 @@ bool MayRelease(const Region* r) {
   // A buffer that was not moved had its memory freed when unmap() detached
   // it; a runtime that defers the finalizer only says so later.
   return !r->store_alive || (finalizers_deferred && !r->moved);
+}
+
+// Out of memory: the reference (a few bytes) is never deleted.
+void SetAside(Env* e, napi_ref ref) {
+  if (e->dead_count == e->dead_capacity) {
+    size_t capacity = e->dead_capacity == 0 ? 64 : e->dead_capacity * 2;
+    napi_ref* grown = static_cast<napi_ref*>(std::realloc(e->dead_refs, capacity * sizeof(napi_ref)));
+    if (grown == nullptr) return;
+    e->dead_refs = grown;
+    e->dead_capacity = capacity;
+  }
+  e->dead_refs[e->dead_count++] = ref;
 }
 
 void Unlink(Region* r) {
@@ -62,10 +76,21 @@ void Settle(Region* r, napi_env napi) {
     if (r->retired && e != nullptr && napi != nullptr) ReportRetired(e, -static_cast<int64_t>(r->mapping.size));
   }
   if (r->released && !r->store_alive && r->jobs == 0) {
-    if (r->buffer != nullptr && napi != nullptr) napi_delete_reference(napi, r->buffer);
+    if (r->buffer != nullptr && napi != nullptr) {
+      if (finalizers_deferred) {
+        napi_delete_reference(napi, r->buffer);
+      } else if (e != nullptr) {
+        SetAside(e, r->buffer);
+      }
+    }
     Unlink(r);
     delete r;
   }
+}
+
+void DropDeadRefs(Env* e) {
+  for (size_t i = 0; i < e->dead_count; i++) napi_delete_reference(e->env, e->dead_refs[i]);
+  e->dead_count = 0;
 }
 
 namespace {

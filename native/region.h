@@ -26,6 +26,7 @@
 
 #include <node_api.h>
 
+#include <cstddef>
 #include <cstdint>
 
 #include "sys.h"
@@ -64,6 +65,11 @@ struct Env {
   int64_t retired_bytes;   // address space held by retired regions
   int64_t reported_bytes;  // of which reported to the garbage collector as external memory
   bool stopping;        // the environment is about to be torn down: finalizers may run early
+  // Weak references to delete outside a finalizer: Bun and Deno may run one
+  // inside a collection, where deleting a reference breaks the engine.
+  napi_ref* dead_refs;
+  size_t dead_count;
+  size_t dead_capacity;
 };
 
 // The runtime calls an external ArrayBuffer's finalizer later, not inside the
@@ -93,6 +99,9 @@ void Settle(Region* r, napi_env napi);
 // retired in place and its range kept for good where its memory had moved,
 // or might have (worker.terminate(): nothing ran to tell).
 void KeepIfEarly(Region* r, napi_env napi);
+
+// Deletes the references Settle set aside (dead_refs); call where no finalizer runs.
+void DropDeadRefs(Env* e);
 
 // Checks which retired regions' buffers have been collected and settles them.
 // Returns the number of retired regions still waiting.
