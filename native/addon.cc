@@ -99,10 +99,17 @@ void SweepIfCollected(Env* e) {
 
 void FinalizeRegion(napi_env env, void* /*data*/, void* hint) {
   Region* r = static_cast<Region*>(hint);
-  // Run early, while the memory may still be in use elsewhere (region.h)?
-  if (r->env != nullptr) KeepIfEarly(r, env);
-  r->store_alive = false;
-  Settle(r, r->env != nullptr ? env : nullptr);
+  // Deno runs most finalizers on V8's sweeper threads: the region then goes
+  // to its environment's thread, which alone touches the environment.
+  if (!finalizers_deferred && QueueIfOffThread(r)) return;
+  if (r->env == nullptr) return Finalize(r, false, nullptr);
+  Finalize(r, MayNeedKeeping(r) && Early(r, env), env);
+}
+
+// Wakes the environment's thread to finalize what other threads queued.
+void CallDrain(napi_env env, napi_value /*callback*/, void* context, void* /*data*/) {
+  if (env == nullptr) return;  // the environment is going: FreeEnv finalizes the rest
+  DrainFinalized(static_cast<Env*>(context), env);
 }
 
 bool Track(Env* e, Region* r) {
@@ -143,7 +150,9 @@ Napi::Value MapRegion(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   Env* e = EnvOf(info);
   SweepIfCollected(e);
-  if (e->dead_count != 0) DropDeadRefs(e);
+  // Maps dropped in a loop that does not yield are finalized on Deno's
+  // sweeper threads; settle them here too, not only when the loop yields.
+  if (!finalizers_deferred) DrainFinalized(e, env);
   int32_t flags = info[3].As<Napi::Number>().Int32Value();
   int64_t offset = Int64(info[1]);
   Mapping mapping;
@@ -239,7 +248,7 @@ Napi::Value Detach(const Napi::CallbackInfo& info) {
 // told: at teardown Node detaches every buffer before its finalizer runs.
 Napi::Value Stopping(const Napi::CallbackInfo& info) {
   Env* e = EnvOf(info);
-  e->stopping = true;
+  SetStopping(e);
   for (Region* r = e->regions; r != nullptr; r = r->next) {
     if (r->retired || r->unmapping || r->released) continue;
     napi_value value = nullptr;
@@ -416,10 +425,17 @@ int ProbeExternalBuffers(napi_env env) {
 // The environment is torn down (its thread ends): no JavaScript can reach its
 // retired buffers any more, so their ranges are given back; regions still
 // mapped are given back by their finalizers (which ran before this), unless
-// their memory may have moved (KeepIfEarly). A region a flush may still
+// their memory may have moved (Finalize). A region a flush may still
 // be using (a runtime that does not wait for it) is retired and kept.
 void FreeEnv(napi_env env, void* data, void* /*hint*/) {
   Env* e = static_cast<Env*>(data);
+  // Held to the end: a finalizer on another thread must find its region's
+  // environment either whole or gone (r->env == nullptr), never half torn down.
+  std::lock_guard<std::mutex> lock(FinalizerMutex());
+  FinalizeQueued(e->finalized, env);
+  e->finalized = nullptr;
+  if (e->wake != nullptr) napi_release_threadsafe_function(e->wake, napi_tsfn_abort);
+  e->wake = nullptr;
   for (Region* r = e->regions; r != nullptr;) {
     Region* next = r->next;
     r->env = nullptr;
@@ -440,13 +456,12 @@ void FreeEnv(napi_env env, void* data, void* /*hint*/) {
     r = next;
   }
   std::free(e->retired);
-  std::free(e->dead_refs);  // their references go with the environment
   napi_delete_reference(env, e->scratch_ref);
   delete e;
 }
 
 Napi::Object Exports(Napi::Env env, Napi::Object exports) {
-  Env* e = new Env{env, nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr, 0, 0, false, nullptr, 0, 0};
+  Env* e = new Env{env, nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr, 0, 0, false};
   napi_value scratch_buffer;
   void* scratch_data;
   napi_create_arraybuffer(env, 2 * sizeof(double), &scratch_data, &scratch_buffer);
@@ -457,6 +472,16 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   const char* sigbus = std::getenv("PORTABLE_MMAP_SIGBUS");
   bool faults = (sigbus == nullptr || std::string(sigbus) != "0") && InstallFaultHandler();
   ArmSentinel(e);
+  if (!finalizers_deferred) {
+    napi_value name;
+    if (napi_create_string_utf8(env, "portable-mmap:finalized", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, e, CallDrain, &e->wake) !=
+            napi_ok) {
+      e->wake = nullptr;  // queued regions then wait for the environment's end
+    } else {
+      napi_unref_threadsafe_function(env, e->wake);
+    }
+  }
   napi_set_instance_data(env, e, FreeEnv, nullptr);
 
   Napi::Array syscalls = Napi::Array::New(env, kSysCount);

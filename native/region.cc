@@ -1,8 +1,6 @@
 // The lifetime rules of region.h.
 #include "region.h"
 
-#include <cstdlib>
-
 #include "table.h"
 
 namespace pmm {
@@ -23,18 +21,6 @@ bool MayRelease(const Region* r) {
   // A buffer that was not moved had its memory freed when unmap() detached
   // it; a runtime that defers the finalizer only says so later.
   return !r->store_alive || (finalizers_deferred && !r->moved);
-}
-
-// Out of memory: the reference (a few bytes) is never deleted.
-void SetAside(Env* e, napi_ref ref) {
-  if (e->dead_count == e->dead_capacity) {
-    size_t capacity = e->dead_capacity == 0 ? 64 : e->dead_capacity * 2;
-    napi_ref* grown = static_cast<napi_ref*>(std::realloc(e->dead_refs, capacity * sizeof(napi_ref)));
-    if (grown == nullptr) return;
-    e->dead_refs = grown;
-    e->dead_capacity = capacity;
-  }
-  e->dead_refs[e->dead_count++] = ref;
 }
 
 void Unlink(Region* r) {
@@ -76,29 +62,17 @@ void Settle(Region* r, napi_env napi) {
     if (r->retired && e != nullptr && napi != nullptr) ReportRetired(e, -static_cast<int64_t>(r->mapping.size));
   }
   if (r->released && !r->store_alive && r->jobs == 0) {
-    if (r->buffer != nullptr && napi != nullptr) {
-      if (finalizers_deferred) {
-        napi_delete_reference(napi, r->buffer);
-      } else if (e != nullptr) {
-        SetAside(e, r->buffer);
-      }
-    }
+    if (r->buffer != nullptr && napi != nullptr) napi_delete_reference(napi, r->buffer);
     Unlink(r);
     delete r;
   }
 }
 
-void DropDeadRefs(Env* e) {
-  for (size_t i = 0; i < e->dead_count; i++) napi_delete_reference(e->env, e->dead_refs[i]);
-  e->dead_count = 0;
+std::mutex& FinalizerMutex() {
+  static std::mutex mutex;
+  return mutex;
 }
 
-namespace {
-
-// Node runs finalizers late, where JavaScript may run, except those it runs
-// while tearing the environment down. Bun and Deno run them at once, maybe
-// inside a collection where nothing may be asked: there only a stopping
-// environment tells.
 bool Early(Region* r, napi_env napi) {
   if (!finalizers_deferred) return r->env->stopping;
   napi_value global;
@@ -107,17 +81,53 @@ bool Early(Region* r, napi_env napi) {
          napi_has_named_property(napi, global, "undefined", &has) != napi_ok;
 }
 
-}  // namespace
+bool MayNeedKeeping(const Region* r) {
+  if (r->kept || r->released || r->unmapping) return false;
+  return !r->retired || r->moved;  // retired, not moved: its memory was freed when unmap() detached it
+}
 
-void KeepIfEarly(Region* r, napi_env napi) {
-  if (r->kept || r->released || r->unmapping) return;
-  if (r->retired && !r->moved) return;  // its memory was freed when unmap() detached it
-  if (!Early(r, napi)) return;
+void Finalize(Region* r, bool early, napi_env napi) {
   // Retired: moved before unmap(). Not retired: as noted when the worker's
   // exit event ran; without that event (worker.terminate()) it cannot be
   // told, and the range is kept.
-  if (!r->retired && r->env->stopping && !r->moved) return;
-  KeepForGood(r);
+  if (early && MayNeedKeeping(r) && !(!r->retired && r->env->stopping && !r->moved)) KeepForGood(r);
+  r->store_alive = false;
+  Settle(r, napi);
+}
+
+bool QueueIfOffThread(Region* r) {
+  std::lock_guard<std::mutex> lock(FinalizerMutex());
+  Env* e = r->env;
+  if (e == nullptr || std::this_thread::get_id() == e->thread) return false;
+  r->finalized_early = e->stopping;  // what Early() says on a runtime whose finalizers are not deferred
+  r->next_finalized = e->finalized;
+  e->finalized = r;
+  if (r->next_finalized == nullptr && e->wake != nullptr)
+    napi_call_threadsafe_function(e->wake, nullptr, napi_tsfn_nonblocking);
+  return true;
+}
+
+void FinalizeQueued(Region* list, napi_env napi) {
+  while (list != nullptr) {
+    Region* r = list;
+    list = r->next_finalized;  // before: Settle may free r
+    Finalize(r, r->finalized_early, napi);
+  }
+}
+
+void DrainFinalized(Env* e, napi_env napi) {
+  Region* list;
+  {
+    std::lock_guard<std::mutex> lock(FinalizerMutex());
+    list = e->finalized;
+    e->finalized = nullptr;
+  }
+  FinalizeQueued(list, napi);
+}
+
+void SetStopping(Env* e) {
+  std::lock_guard<std::mutex> lock(FinalizerMutex());
+  e->stopping = true;
 }
 
 size_t Sweep(Env* e) {

@@ -26,8 +26,9 @@
 
 #include <node_api.h>
 
-#include <cstddef>
 #include <cstdint>
+#include <mutex>
+#include <thread>
 
 #include "sys.h"
 
@@ -50,6 +51,8 @@ struct Region {
   bool moved;           // at unmap() (or the worker's exit event) the memory had been moved to another ArrayBuffer
   bool buffer_dead;     // the retired buffer object has been collected
   bool released;        // the address range has been given back
+  Region* next_finalized;  // in the environment's list of regions finalized on another thread
+  bool finalized_early;    // that finalizer ran once the environment was stopping
 };
 
 // Per JavaScript environment (napi instance data).
@@ -65,11 +68,12 @@ struct Env {
   int64_t retired_bytes;   // address space held by retired regions
   int64_t reported_bytes;  // of which reported to the garbage collector as external memory
   bool stopping;        // the environment is about to be torn down: finalizers may run early
-  // Weak references to delete outside a finalizer: Bun and Deno may run one
-  // inside a collection, where deleting a reference breaks the engine.
-  napi_ref* dead_refs;
-  size_t dead_count;
-  size_t dead_capacity;
+  // Finalizers run on other threads (Deno's V8 sweeper threads) hand their
+  // regions to this environment's thread: the list (guarded by
+  // FinalizerMutex) and the call that wakes that thread to settle them.
+  std::thread::id thread = std::this_thread::get_id();
+  napi_threadsafe_function wake = nullptr;
+  Region* finalized = nullptr;
 };
 
 // The runtime calls an external ArrayBuffer's finalizer later, not inside the
@@ -93,15 +97,38 @@ void KeepForGood(Region* r);
 // nullptr (during the environment's teardown).
 void Settle(Region* r, napi_env napi);
 
-// Called by the finalizer. Node runs a finalizer early, while the memory may
-// still be in use, when it tears the environment down: memory moved to
-// another ArrayBuffer may live on in another thread. Such a region is
-// retired in place and its range kept for good where its memory had moved,
-// or might have (worker.terminate(): nothing ran to tell).
-void KeepIfEarly(Region* r, napi_env napi);
+// What the buffer's finalizer does, once on the environment's thread. Node
+// runs a finalizer early, while the memory may still be in use, when it
+// tears the environment down: memory moved to another ArrayBuffer may live
+// on in another thread. Such a region (`early`) is retired in place and its
+// range kept for good where its memory had moved, or might have
+// (worker.terminate(): nothing ran to tell). Then the region is settled.
+void Finalize(Region* r, bool early, napi_env napi);
 
-// Deletes the references Settle set aside (dead_refs); call where no finalizer runs.
-void DropDeadRefs(Env* e);
+// Whether the region's range might have to be kept if its finalizer runs early.
+bool MayNeedKeeping(const Region* r);
+
+// Whether a finalizer running now, on the environment's thread, runs early:
+// Node allows no JavaScript then; Bun and Deno say nothing, and only a
+// stopping environment (the worker's exit event ran) tells.
+bool Early(Region* r, napi_env napi);
+
+// Guards each environment's `finalized` list, its `stopping` flag as seen
+// from other threads, and its regions' `env` during teardown.
+std::mutex& FinalizerMutex();
+
+// Called by a finalizer: where it runs on another thread than the region's
+// environment, queues the region for that thread and wakes it; true if so.
+bool QueueIfOffThread(Region* r);
+
+// Finalizes the regions queued for this environment (on its thread).
+void DrainFinalized(Env* e, napi_env napi);
+
+// Finalizes the regions of a queue taken from an environment; FinalizerMutex may be held.
+void FinalizeQueued(Region* list, napi_env napi);
+
+// The worker's exit event ran: finalizers from now on may run early.
+void SetStopping(Env* e);
 
 // Checks which retired regions' buffers have been collected and settles them.
 // Returns the number of retired regions still waiting.

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import { Worker } from "node:worker_threads";
 import * as zlib from "node:zlib";
 import { ANON, backendInfo, MMap, mapFile, mapRegion, RDWR } from "portable-mmap";
-import { collectGarbage } from "./gc.js";
+import { collectGarbage, forceGc } from "./gc.js";
 import type { HoldMaps, PostMoved } from "./worker-tasks.js";
 
 type Result = Record<string, unknown>;
@@ -184,6 +184,26 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
     for (const m of maps) m.unmap();
     fs.closeSync(fd);
     return { refused: refused ?? null, againLength: 4096 };
+  },
+
+  /**
+   * Rounds of 500 maps dropped without unmap(), a synchronous collection, and
+   * 500 map/unmap cycles, with no await: where the runtime finalizes on other
+   * threads (Deno) those finalizers race the maps made meanwhile. Then, once
+   * the program yields, the backend's live maps are back to none.
+   */
+  async "dropped-rounds"(file) {
+    const gc = forceGc();
+    if (!gc) throw new Error("run with --expose-gc");
+    const fd = fs.openSync(file, "r");
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 500; i++) mapRegion(fd, 4096); // dropped at once
+      gc();
+      for (let i = 0; i < 500; i++) mapRegion(fd, 4096).unmap();
+    }
+    await collectGarbage();
+    fs.closeSync(fd);
+    return { after: counts() };
   },
 
   /** The memory moves (BYOB read), the moved buffer is collected, then unmap(): what the backend still holds. */

@@ -113,6 +113,12 @@ describe("no crash from JavaScript", () => {
     });
   }
 
+  test("maps dropped in rounds with synchronous collections in between, no await: no crash, none left live", () => {
+    const r = scenario("dropped-rounds") as { after: { live: number } | null };
+    if (caps.sharesPageCache) assert.equal(r.after?.live, 0);
+    else assert.deepEqual(r, { after: null });
+  });
+
   test("the memory moves, the moved buffer is collected, then unmap(): the range is given back (native)", () => {
     const r = scenario("moved-collected") as { before: unknown; after: unknown; unmapError?: string };
     if (backendName === "native") assert.deepEqual(r, { before: r.before, after: r.before });
