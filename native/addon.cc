@@ -248,11 +248,17 @@ Napi::Value Detach(const Napi::CallbackInfo& info) {
 // told: at teardown Node detaches every buffer before its finalizer runs.
 Napi::Value Stopping(const Napi::CallbackInfo& info) {
   Env* e = EnvOf(info);
+  // What other threads finalized before now was an ordinary finalizer.
+  if (!finalizers_deferred) DrainFinalized(e, e->env);
   SetStopping(e);
   for (Region* r = e->regions; r != nullptr; r = r->next) {
     if (r->retired || r->unmapping || r->released) continue;
+    // Moved: the map's own buffer is alive and detached. A collected buffer
+    // counts as not moved: far more often its finalizer is merely pending
+    // (maps dropped before the worker ends) than its memory moved away and
+    // posted to another thread (docs/safety.md says so).
     napi_value value = nullptr;
-    bool detached = true;  // collected: the memory may have moved before
+    bool detached = false;
     if (r->buffer != nullptr && napi_get_reference_value(e->env, r->buffer, &value) == napi_ok && value != nullptr)
       napi_is_detached_arraybuffer(e->env, value, &detached);
     r->moved = detached;
