@@ -5,7 +5,8 @@ import { defineConfig } from "tsup";
 export default defineConfig({
   entry: { index: "src/index.ts", cli: "src/cli.ts" },
   format: ["esm", "cjs"],
-  dts: { entry: { index: "src/index.ts" } },
+  // stripInternal: what is marked @internal (the backend contract, MMapInit) stays out of the published types.
+  dts: { entry: { index: "src/index.ts" }, compilerOptions: { stripInternal: true } },
   target: "node20",
   platform: "node",
   shims: true,

@@ -8,7 +8,10 @@
  * m.flush();
  * ```
  *
- * @module
+ * @packageDocumentation
+ * @document ../docs/safety.md
+ * @document ../docs/backends.md
+ * @document ../docs/fallback.md
  */
 import { selectedBackend } from "./api/select.js";
 
@@ -20,12 +23,25 @@ export { type BackendInfo, type BackendStatus, backendInfo, type MappingCounts }
 export { BACKEND_ENV } from "./api/setting.js";
 export type { Advice, BackendName, Capabilities } from "./backends/contract.js";
 
-/** The page size of the selected backend (for real backends, the system's virtual memory page size). */
+/**
+ * The page size of the selected backend (for real backends, the system's
+ * virtual memory page size: 4096 on x64, 4096 or 16384 on arm64). Selects
+ * the backend if none is selected yet.
+ *
+ * @throws `Error` `ERR_MMAP_BACKEND` where no backend loads.
+ */
 export function pageSize(): number {
   return selectedBackend().pageSize;
 }
 
-/** What map offsets are aligned down to internally: 64 KiB on Windows, the page size elsewhere. */
+/**
+ * What map offsets are aligned down to internally: 64 KiB on Windows, the
+ * page size elsewhere. A map at a file offset that is not a multiple of it
+ * starts `offset % allocationGranularity()` bytes into its buffer
+ * (`m.byteOffset`). Selects the backend if none is selected yet.
+ *
+ * @throws `Error` `ERR_MMAP_BACKEND` where no backend loads.
+ */
 export function allocationGranularity(): number {
   return selectedBackend().allocationGranularity;
 }

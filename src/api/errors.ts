@@ -6,7 +6,22 @@
 import * as os from "node:os";
 import * as util from "node:util";
 
-/** Codes of the errors this package throws that are not system errors. */
+/**
+ * Codes of the errors this package throws that are not system errors; the
+ * troubleshooting guide says what to do about each.
+ *
+ * @example
+ * ```ts
+ * import { ErrorCodes } from "portable-mmap";
+ *
+ * try {
+ *   m.flush();
+ * } catch (error) {
+ *   if ((error as { code?: string }).code === ErrorCodes.UNMAPPED) console.log("already unmapped");
+ *   else throw error;
+ * }
+ * ```
+ */
 export const ErrorCodes = {
   /** A method was called on an `MMap` after `unmap()`. */
   UNMAPPED: "ERR_MMAP_UNMAPPED",
@@ -25,14 +40,26 @@ export const ErrorCodes = {
   BACKEND: "ERR_MMAP_BACKEND",
   /** `new MMap(...)` by user code: maps are made by `map`, `mapRegion` and `mapFile`. */
   ILLEGAL_CONSTRUCTOR: "ERR_ILLEGAL_CONSTRUCTOR",
+  /** A `TypeError`: an argument of the wrong type (Node's code). */
   INVALID_ARG_TYPE: "ERR_INVALID_ARG_TYPE",
+  /** A `TypeError`: an argument of the right type but not an allowed value (Node's code). */
   INVALID_ARG_VALUE: "ERR_INVALID_ARG_VALUE",
+  /** A `RangeError`: a number out of range, such as a region past the end of the file (Node's code). */
   OUT_OF_RANGE: "ERR_OUT_OF_RANGE",
 } as const;
 
 /**
  * A failed system call, shaped like Node's `SystemError`: the message reads
  * `EACCES: permission denied, mmap`. Every backend reports failures with it.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   mapRegion(12345, 4096); // not an open descriptor
+ * } catch (error) {
+ *   if (error instanceof MmapSystemError) console.log(error.message); // EBADF: bad file descriptor, fstat
+ * }
+ * ```
  */
 export class MmapSystemError extends Error {
   /** POSIX-style name, for example `EACCES`. */
@@ -46,6 +73,7 @@ export class MmapSystemError extends Error {
   /** The file, where one is involved. */
   path?: string;
 
+  /** Made by the package; user code has no need to. */
   constructor(message: string, code: string, errno: number, syscall: string) {
     super(message);
     this.code = code;

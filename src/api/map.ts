@@ -244,7 +244,38 @@ function mapChecked(
  * @param prot `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`.
  * @param flags 0 (default) or `ANON`.
  * @param offset File offset of the first byte, `number` or `bigint`, default 0.
- * @throws RangeError `ERR_OUT_OF_RANGE` for a region past the end of the file or longer than the runtime's buffer limit.
+ * @returns The map; its `byteOffset` is `offset` less the alignment below it.
+ * @throws `TypeError` `ERR_INVALID_ARG_TYPE` for an argument of the wrong type
+ * (`file`, `length`, `prot`, `flags`, `offset`).
+ * @throws `TypeError` `ERR_INVALID_ARG_VALUE` for a `prot` or `flags` that is
+ * not one of the constants, or a non-zero `offset` with `ANON`.
+ * @throws `RangeError` `ERR_OUT_OF_RANGE` for a region past the end of the
+ * file (map it with {@link mapFile} and `grow: true` to extend the file), a
+ * negative or fractional `offset`, or a length longer than the runtime's
+ * buffer limit.
+ * @throws `Error` `ERR_MMAP_BACKEND` where no backend loads.
+ * @throws {@link MmapSystemError} where the system refuses (`EBADF`,
+ * `EACCES`, `ENODEV` for a file that is not a regular file, `ENOMEM`), with
+ * `code`, `errno` and `syscall`.
+ * @example Bytes 1,000 to 1,999 of a file, at an offset that need not be aligned
+ * ```ts
+ * import { openSync, closeSync } from "node:fs";
+ * import { mapRegion, RDONLY } from "portable-mmap";
+ *
+ * const fd = openSync("data.bin", "r");
+ * const m = mapRegion(fd, 1000, RDONLY, 0, 1000);
+ * closeSync(fd); // the map does not need the descriptor
+ * console.log(m.length, m[0]); // 1000, the byte at file offset 1000
+ * m.unmap();
+ * ```
+ * @example Anonymous zero-filled memory
+ * ```ts
+ * import { ANON, mapRegion, RDWR } from "portable-mmap";
+ *
+ * const scratch = mapRegion(null, 1 << 20, RDWR, ANON);
+ * scratch.fill(7);
+ * scratch.unmap();
+ * ```
  */
 export function mapRegion(
   file: FileLike | null,
@@ -267,6 +298,17 @@ export function mapRegion(
  * @param file A descriptor number or a `FileHandle`.
  * @param prot `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`.
  * @param flags 0 (default); `ANON` needs a length, so use `mapRegion` for it.
+ * @throws The same as {@link mapRegion}; `ERR_INVALID_ARG_VALUE` for `ANON`.
+ * @example
+ * ```ts
+ * import { openSync } from "node:fs";
+ * import { map, RDWR } from "portable-mmap";
+ *
+ * const m = map(openSync("data.bin", "r+"), RDWR);
+ * m[0] = 1; // reaches the file
+ * m.flush();
+ * m.unmap();
+ * ```
  */
 export function map(file: FileLike, prot: number = RDONLY, flags = 0): MMap {
   if (checkFlags(flags) === ANON)
@@ -276,8 +318,26 @@ export function map(file: FileLike, prot: number = RDONLY, flags = 0): MMap {
 
 /**
  * Opens a file, maps it and closes the descriptor (the map stays valid).
+ * With `RDWR` and `grow: true` it creates a missing file and extends a short
+ * one to fit the region first, with its blocks reserved, so that a full disk
+ * is `ENOSPC` here rather than a fault later; if the map then fails, the file
+ * is put back as it was.
  *
  * @param path A path as a string, `Buffer` or `file:` URL.
+ * @param options What to map: `prot`, `flags`, `offset`, `length`, `grow`.
+ * @throws The same as {@link mapRegion}; `ERR_INVALID_ARG_TYPE` for `options`
+ * that is not an object; from opening the file, Node's own errors (`ENOENT`,
+ * `EACCES`, `EISDIR`); with `grow`, `ENOSPC` or `EFBIG` where the file cannot
+ * be extended (the file as it was).
+ * @example A log file of 1 MiB, created if missing
+ * ```ts
+ * import { mapFile, RDWR } from "portable-mmap";
+ *
+ * const log = mapFile("log.bin", { prot: RDWR, length: 1 << 20, grow: true });
+ * log.set(Buffer.from("hello\n"));
+ * log.flush({ offset: 0, length: 6 }); // on the device when this returns
+ * log.unmap();
+ * ```
  */
 export function mapFile(path: string | Buffer | URL, options: MapFileOptions = {}): MMap {
   return mapFileWith(selectedBackend(), path, options);

@@ -19,7 +19,17 @@ import {
 } from "./errors.js";
 import { dropOnCollection, finish, type State } from "./lifetime.js";
 
-/** A byte range of an `MMap`, relative to its first byte; defaults to all of it. */
+/**
+ * A byte range of an `MMap`, relative to its first byte (not the file's);
+ * defaults to all of it. Used by {@link MMap.flush}, {@link MMap.flushAsync}
+ * and {@link MMap.advise}.
+ *
+ * The rule: `offset` is an integer from 0 to the map's length (equal to the
+ * length is an empty range, which does nothing), and `offset + length` must
+ * not pass the end of the map: a range that does not fit is a `RangeError`
+ * with code `ERR_OUT_OF_RANGE`, never clamped. Neither needs to be aligned:
+ * the backend rounds to whole pages itself.
+ */
 export interface Range {
   /** First byte, default 0. */
   offset?: number;
@@ -29,7 +39,7 @@ export interface Range {
 
 const advices: readonly Advice[] = ["normal", "random", "sequential", "willneed", "dontneed"];
 
-/** Everything an `MMap` needs to know about its mapping. Built by `src/api/map.ts`. */
+/** @internal Everything an `MMap` needs to know about its mapping. Built by `src/api/map.ts`. */
 export interface MMapInit {
   backend: Backend;
   /** The backend's handle, or undefined for an empty map (no system mapping exists). */
@@ -66,6 +76,9 @@ function checkIndex(name: string, value: unknown, max: number): number {
 /** Set by `createMMap` for the one construction it does. */
 let constructing = false;
 
+/** Calls the private constructor; set by MMap's static block, which alone may. */
+let construct: (init: MMapInit) => MMap;
+
 /** What a typed-array constructor takes: a length, a buffer, a view or an array. */
 function isViewSource(value: unknown): boolean {
   return (
@@ -86,6 +99,7 @@ function isViewSource(value: unknown): boolean {
  * `unmap()` is released after garbage collection.
  */
 export class MMap extends Uint8Array {
+  /** `Uint8Array`: what `subarray`, `slice`, `map` and `filter` make is a plain `Uint8Array`, not an `MMap`. */
   static get [Symbol.species](): Uint8ArrayConstructor {
     return Uint8Array;
   }
@@ -98,15 +112,19 @@ export class MMap extends Uint8Array {
   readonly #writesBack!: boolean;
   #pagesWritable!: boolean;
 
+  static {
+    construct = (init) => new MMap(init);
+  }
+
   /**
-   * @internal Maps are made by `map`, `mapRegion` and `mapFile` (through
-   * `createMMap`). Code that builds "a view like this one" with
+   * Private: maps are made by `map`, `mapRegion` and `mapFile` (through
+   * `createMMap`). At run time, code that builds "a view like this one" with
    * `new view.constructor(buffer, offset, length)` (a BYOB stream read does,
    * as do `MMap.from` and `MMap.of`) gets a plain `Uint8Array`, as
    * `Symbol.species` gives; anything else is `ERR_ILLEGAL_CONSTRUCTOR`.
    */
   // biome-ignore lint/correctness/noUnreachableSuper: returning another object without super() is what is meant here
-  constructor(init: MMapInit, ...rest: unknown[]) {
+  private constructor(init: MMapInit, ...rest: unknown[]) {
     if (!constructing) {
       const args = [init, ...rest] as unknown as [ArrayBuffer, number, number];
       // biome-ignore lint/correctness/noConstructorReturn: a plain Uint8Array, as Symbol.species says
@@ -213,9 +231,19 @@ export class MMap extends Uint8Array {
    * Writes changed bytes of the range back to the file and waits until they
    * are stored. No-op for COPY, RDONLY and ANON maps.
    *
-   * @throws `ERR_MMAP_UNMAPPED` after `unmap()`; `ERR_MMAP_DETACHED` after the
-   * memory moved to another buffer; `ERR_MMAP_FAULT` after a page of the file
-   * failed; a system error (`code`, `errno`, `syscall: "msync"`).
+   * @param range The bytes to write back (see {@link Range}); default all.
+   * @throws `Error` `ERR_MMAP_UNMAPPED` after `unmap()`; `ERR_MMAP_DETACHED`
+   * after the memory moved to another buffer; `ERR_MMAP_FAULT` after a page
+   * of the file failed.
+   * @throws `TypeError` `ERR_INVALID_ARG_TYPE`, `RangeError`
+   * `ERR_OUT_OF_RANGE` for a bad `range`.
+   * @throws {@link MmapSystemError} where the system fails to write (`EIO`,
+   * `ENOSPC`; `syscall` `msync` or `FlushViewOfFile`).
+   * @example
+   * ```ts
+   * m.set(record, 4096);
+   * m.flush({ offset: 4096, length: record.length }); // just those bytes
+   * ```
    */
   flush(range?: Range): void {
     const [offset, length] = this.#pages("flush", range);
@@ -226,6 +254,14 @@ export class MMap extends Uint8Array {
    * Like {@link MMap.flush}, but off the JavaScript thread where the backend
    * can; resolves when stored. `unmap()` may be called while it is pending:
    * the map reads length 0 at once, and is released when the flush is done.
+   *
+   * @param range The bytes to write back (see {@link Range}); default all.
+   * @throws (rejects with) the same errors as {@link MMap.flush}; a bad
+   * `range` or a map already unmapped rejects before anything is written.
+   * @example
+   * ```ts
+   * await m.flushAsync(); // the event loop keeps running meanwhile
+   * ```
    */
   async flushAsync(range?: Range): Promise<void> {
     const [offset, length] = this.#pages("flushAsync", range);
@@ -248,13 +284,32 @@ export class MMap extends Uint8Array {
     }
   }
 
-  /** Pins the map's pages in RAM (mlock / VirtualLock). */
+  /**
+   * Pins the map's pages in RAM (mlock / VirtualLock), so that reading them
+   * never waits for the disk. `RDONLY` and `COPY` maps are private
+   * copy-on-write mappings: locking one makes the kernel copy every page;
+   * lock `RDWR` maps where that matters.
+   *
+   * @throws `Error` `ERR_MMAP_UNMAPPED` after {@link MMap.unmap};
+   * `ERR_MMAP_DETACHED` after the memory moved to another buffer;
+   * `ERR_MMAP_FAULT` after a page of the file failed.
+   * @throws {@link MmapSystemError} where the system refuses: `ENOMEM` or
+   * `EPERM` over `RLIMIT_MEMLOCK` (`ulimit -l`), `syscall` `mlock` or
+   * `VirtualLock`. The map stays usable.
+   */
   lock(): void {
     const [offset, length] = this.#pages("lock", undefined);
     if (length > 0) this.#state.backend.lock(this.#state.handle, offset, length);
   }
 
-  /** Undoes {@link MMap.lock}. */
+  /**
+   * Undoes {@link MMap.lock}.
+   *
+   * @throws `Error` `ERR_MMAP_UNMAPPED` after {@link MMap.unmap};
+   * `ERR_MMAP_DETACHED` after the memory moved to another buffer;
+   * `ERR_MMAP_FAULT` after a page of the file failed.
+   * @throws {@link MmapSystemError} where the system refuses.
+   */
   unlock(): void {
     const [offset, length] = this.#pages("unlock", undefined);
     if (length > 0) this.#state.backend.unlock(this.#state.handle, offset, length);
@@ -264,6 +319,19 @@ export class MMap extends Uint8Array {
    * Tells the OS how the range will be used: `normal`, `random`,
    * `sequential`, `willneed` (read ahead) or `dontneed`. Advice is only a
    * hint; it never changes the contents.
+   *
+   * @param advice One of the {@link Advice} values.
+   * @param range The bytes it applies to (see {@link Range}); default all.
+   * @throws `TypeError` `ERR_INVALID_ARG_TYPE` for an `advice` that is not a
+   * string, `ERR_INVALID_ARG_VALUE` for an unknown one; `ERR_INVALID_ARG_TYPE`
+   * or `RangeError` `ERR_OUT_OF_RANGE` for a bad `range`.
+   * @throws `Error` `ERR_MMAP_UNMAPPED` after {@link MMap.unmap};
+   * `ERR_MMAP_DETACHED` after the memory moved to another buffer;
+   * `ERR_MMAP_FAULT` after a page of the file failed.
+   * @example Before one pass over a big file
+   * ```ts
+   * m.advise("sequential");
+   * ```
    */
   advise(advice: Advice, range?: Range): void {
     if (typeof advice !== "string") throw invalidArgType("advice", "of type string", advice);
@@ -278,6 +346,20 @@ export class MMap extends Uint8Array {
    * `protect(RDONLY)` a write to the map is a memory fault, as in C. (On a
    * map made RDONLY or COPY, `RDWR` keeps writes private, as they were.)
    * Backends whose `enforcesProtection` capability is false only record it.
+   *
+   * @param prot `RDONLY` or `RDWR`, either maybe with `EXEC`.
+   * @throws `TypeError` `ERR_INVALID_ARG_TYPE` for a `prot` that is not a
+   * number, `ERR_INVALID_ARG_VALUE` for any other value (`COPY` included).
+   * @throws `Error` `ERR_MMAP_UNMAPPED` after {@link MMap.unmap};
+   * `ERR_MMAP_DETACHED` after the memory moved to another buffer;
+   * `ERR_MMAP_FAULT` after a page of the file failed.
+   * @throws {@link MmapSystemError} where the system refuses (`syscall`
+   * `mprotect` or `VirtualProtect`).
+   * @example Freeze a finished table: a stray write now faults, as in C
+   * ```ts
+   * m.protect(RDONLY);
+   * console.log(m.pagesWritable); // false on a real map
+   * ```
    */
   protect(prot: number): void {
     if (typeof prot !== "number") throw invalidArgType("prot", "of type number", prot);
@@ -290,7 +372,20 @@ export class MMap extends Uint8Array {
     if (this.#state.backend.capabilities.enforcesProtection) this.#pagesWritable = writable;
   }
 
-  /** One byte per page of the map, 1 where the page is in RAM (like mincore). */
+  /**
+   * One byte per page of the map, 1 where the page is in RAM (like mincore).
+   * The fallback's pages are always in memory (all 1).
+   *
+   * @throws `Error` `ERR_MMAP_UNMAPPED` after {@link MMap.unmap};
+   * `ERR_MMAP_DETACHED` after the memory moved to another buffer;
+   * `ERR_MMAP_FAULT` after a page of the file failed.
+   * @throws {@link MmapSystemError} where the system refuses.
+   * @example The share of a file in the page cache
+   * ```ts
+   * const pages = m.residency();
+   * console.log(pages.reduce((a, b) => a + b, 0) / pages.length);
+   * ```
+   */
   residency(): Uint8Array {
     const [offset, length] = this.#pages("residency", undefined);
     if (length === 0) return new Uint8Array(0);
@@ -299,7 +394,21 @@ export class MMap extends Uint8Array {
     return pages;
   }
 
-  /** A zero-copy Node `Buffer` over the same bytes (for `indexOf`, `readUInt32LE`, `toString`, ...). */
+  /**
+   * A zero-copy Node `Buffer` over the same bytes (for `indexOf`,
+   * `readUInt32LE`, `toString`, ...). Like every view, it reads length 0
+   * after {@link MMap.unmap}.
+   *
+   * @throws `Error` `ERR_MMAP_UNMAPPED` after {@link MMap.unmap};
+   * `ERR_MMAP_DETACHED` after the memory moved to another buffer;
+   * `ERR_MMAP_FAULT` after a page of the file failed.
+   * @example Count the lines of a file without reading it into memory
+   * ```ts
+   * const b = m.asBuffer();
+   * let lines = 0;
+   * for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) lines++;
+   * ```
+   */
   asBuffer(): Buffer {
     this.#live("asBuffer");
     return Buffer.from(this.buffer, this.byteOffset, this.byteLength);
@@ -319,6 +428,15 @@ export class MMap extends Uint8Array {
    * write back a map whose memory had moved; `ERR_MMAP_FAULT` (after
    * unmapping) where a page of the file had failed; a system error, with the
    * map left as it was, where the system refused.
+   * @example
+   * ```ts
+   * const m = mapFile("data.bin", { prot: RDWR });
+   * try {
+   *   m[0] = 1;
+   * } finally {
+   *   m.unmap(); // m.length is 0 from now on
+   * }
+   * ```
    */
   unmap(): void {
     const s = this.#state;
@@ -342,7 +460,19 @@ export class MMap extends Uint8Array {
     if (fault) throw fault;
   }
 
-  /** The same as {@link MMap.unmap}, so that `using m = map(...)` unmaps at the end of the block. */
+  /**
+   * The same as {@link MMap.unmap}, so that `using m = map(...)` unmaps at
+   * the end of the block (TypeScript 5.2+, Node 24+).
+   *
+   * @throws As {@link MMap.unmap}.
+   * @example
+   * ```ts
+   * {
+   *   using m = mapFile("data.bin");
+   *   console.log(m[0]);
+   * } // unmapped here
+   * ```
+   */
   [dispose](): void {
     this.unmap();
   }
@@ -357,7 +487,7 @@ export function isShared(prot: number): boolean {
 export function createMMap(init: MMapInit): MMap {
   constructing = true;
   try {
-    return new MMap(init);
+    return construct(init);
   } finally {
     constructing = false;
   }

@@ -13,7 +13,9 @@ import { BACKEND_ENV, backendNames, parseBackendSetting, readBackendEnv } from "
 
 /** Whether one backend loads on this host, and why not. */
 export interface BackendStatus {
+  /** The backend. */
   name: BackendName;
+  /** Whether it loads on this host (and runtime, with its permissions). */
   available: boolean;
   /** Why it is not available; empty when it is. */
   reason: string;
@@ -182,6 +184,16 @@ export function selectedBackend(): Backend {
  * Which backend is in use, whether `PORTABLE_MMAP_BACKEND` limits the choice
  * and to which backends, and for every backend whether it loads on this host
  * and why not. Never throws; it tries to load each backend to find out.
+ * `npx portable-mmap info` prints the same.
+ *
+ * @example Why am I on the fallback?
+ * ```ts
+ * import { backendInfo } from "portable-mmap";
+ *
+ * const info = backendInfo();
+ * console.log(info.selected);
+ * for (const b of info.backends) console.log(b.name, b.available ? "loads" : b.reason);
+ * ```
  */
 export function backendInfo(): BackendInfo {
   return selector.info();
