@@ -9,9 +9,13 @@
  * ```
  *
  * @packageDocumentation
- * @document ../docs/safety.md
+ * @document ../docs/getting-started.md
+ * @document ../docs/installing.md
  * @document ../docs/backends.md
  * @document ../docs/fallback.md
+ * @document ../docs/safety.md
+ * @document ../docs/performance.md
+ * @document ../docs/troubleshooting.md
  */
 import { selectedBackend } from "./api/select.js";
 
