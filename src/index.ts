@@ -11,9 +11,12 @@
  * @packageDocumentation
  * @document ../docs/getting-started.md
  * @document ../docs/installing.md
+ * @document ../docs/from-mmap-go.md
+ * @document ../docs/from-python.md
  * @document ../docs/backends.md
  * @document ../docs/fallback.md
  * @document ../docs/safety.md
+ * @document ../docs/sharing-memory.md
  * @document ../docs/performance.md
  * @document ../docs/troubleshooting.md
  */
