@@ -57,6 +57,13 @@ export async function buildStage(platforms) {
   await tsup("the library", ["--out-dir", path.join(stageDir, "dist")]);
   await tsup("the test suite", ["--config", "tsup.test.config.ts", "--out-dir", path.join(stageDir, "build", "test")]);
   copy("package.json");
+  // The examples import the package by its name, which resolves to the snapshot's
+  // dist/ through package.json's "exports" (the suite runs them: examples.test.ts).
+  copy("examples");
+  // Bun maps bare names through the nearest tsconfig.json's "paths", and would
+  // find the work tree's, which sends "portable-mmap" to src/index.ts: this one,
+  // closer, has none.
+  fs.writeFileSync(path.join(stageDir, "tsconfig.json"), "{}\n");
   if (fs.existsSync(path.join(root, "prebuilds"))) copy("prebuilds");
   const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
   for (const name of Object.keys(pkg.dependencies ?? {})) copy(`node_modules/${name}`);

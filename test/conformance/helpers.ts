@@ -177,6 +177,21 @@ export function runChild(
   runtimeArgs: string[] = [],
   limits: ChildLimits = {},
 ): ChildResult {
+  return runScript(childScript, args, env, runtimeArgs, limits);
+}
+
+/**
+ * Runs `script ...args` in a new process of the same runtime, as `runChild`
+ * runs the suite's child: the same backend unless `env` says otherwise, and
+ * `runtimeArgs` and `limits` as there.
+ */
+export function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  runtimeArgs: string[] = [],
+  limits: ChildLimits = {},
+): ChildResult {
   const childEnv: Record<string, string | undefined> = { ...process.env, PORTABLE_MMAP_BACKEND: backendName, ...env };
   for (const key of Object.keys(childEnv)) {
     if (childEnv[key] !== undefined) continue;
@@ -187,7 +202,7 @@ export function runChild(
     else delete childEnv[key];
   }
   const runtime = runtimeCommand(runtimeArgs, limits);
-  const result = spawnSync(runtime.command, [...runtime.args, childScript, ...args], {
+  const result = spawnSync(runtime.command, [...runtime.args, script, ...args], {
     env: childEnv,
     encoding: "utf8",
     timeout: 120_000,

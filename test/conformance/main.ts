@@ -18,6 +18,7 @@ import "./model.test.js";
 import "./durability.test.js";
 import "./workers.test.js";
 import "./faults.test.js";
+import "./examples.test.js";
 
 const report = await run(`conformance[${backendName}]`);
 const out = process.env.PORTABLE_MMAP_REPORT;
