@@ -11,6 +11,7 @@ export default defineConfig({
     conformance: "test/conformance/main.ts",
     child: "test/conformance/child.ts",
     worker: "test/conformance/worker.ts",
+    site: "test/site/main.ts",
   },
   outDir: "build/test",
   format: ["esm"],
@@ -19,6 +20,8 @@ export default defineConfig({
   shims: true,
   clean: true,
   splitting: false,
+  // The site check drives Chromium through playwright-core, loaded from node_modules as it is.
+  external: ["playwright-core"],
   esbuildPlugins: [
     {
       name: "package-from-dist",

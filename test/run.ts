@@ -1,6 +1,7 @@
 /**
- * `npm test`'s runner: the unit tests, then the conformance suite once per
- * backend, each in its own process with PORTABLE_MMAP_BACKEND set.
+ * `npm test`'s runner: the unit tests, the documentation site in Chromium
+ * (test/site/), then the conformance suite once per backend, each in its own
+ * process with PORTABLE_MMAP_BACKEND set.
  *
  * - A backend that is not available here is reported with the reason, never
  *   passed over silently.
@@ -81,6 +82,7 @@ for (const [variable, list] of [
 }
 
 add("unit", await runFile("unit.js", {}));
+add("site", await runFile("site.js", {}));
 
 for (const backend of info.backends) {
   if (only.length > 0 && !only.includes(backend.name)) continue;
