@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * `npm run docs`: the documentation site (typedoc, typedoc.json) in
- * docs/site/. The guides are the @document pages listed in src/index.ts; the
- * performance page among them is the benchmark's output (docs/performance.md).
- * Where that file is missing, a page saying how to make it is written first,
- * so that the site builds, and links to the page, either way.
+ * docs/site/. The guides are the @document pages listed in src/index.ts. The
+ * performance page among them (docs/performance.md) holds measurements, which
+ * the benchmark is to write; where that file is missing, a page saying how to
+ * measure is written first, so that the site builds, and links to the page,
+ * either way.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";

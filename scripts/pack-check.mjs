@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run test:pack`: packs the package, installs the tarball into an empty
-// project with plain `npm install` (npm 11 blocks dependencies' install
-// scripts, so nothing may compile), then uses it from `import`, from
+// project with `npm install --ignore-scripts` (pnpm 10, Bun and Deno block
+// dependencies' install scripts, so nothing may compile), then uses it from `import`, from
 // `require` and from TypeScript. Prints what it does; exits non-zero on failure.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -35,7 +35,7 @@ try {
   const hostPrebuild = prebuilt.some((f) => f.startsWith(`prebuilds/${process.platform}-${process.arch}/`));
   console.log(`prebuilt binaries: ${prebuilt.length ? prebuilt.join(", ") : "none"}`);
 
-  // --ignore-scripts: what npm 11, pnpm, Bun and Deno do to dependencies' install scripts by default.
+  // --ignore-scripts: what pnpm 10, Bun and Deno do to dependencies' install scripts by default (npm 11 warns).
   step("npm install <tarball> into an empty project, install scripts blocked");
   const app = path.join(work, "app");
   fs.mkdirSync(app);

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { systemError } from "./errors.js";
+import { readEnv } from "./setting.js";
 
 /** Mappings left for the runtime itself (V8's heap, code, threads' stacks, shared libraries). */
 const RESERVED = 4096;
@@ -16,12 +17,7 @@ export const MAX_MAPS_ENV = "PORTABLE_MMAP_MAX_MAPS";
 
 /** The limit `PORTABLE_MMAP_MAX_MAPS` asks for, if it is set to a positive integer (unreadable in Deno without --allow-env). */
 function requested(): number | undefined {
-  let value: string | undefined;
-  try {
-    value = process.env[MAX_MAPS_ENV];
-  } catch {
-    return undefined;
-  }
+  const value = readEnv(MAX_MAPS_ENV);
   const n = Number(value);
   return value !== undefined && Number.isInteger(n) && n > 0 ? n : undefined;
 }

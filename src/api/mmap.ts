@@ -117,8 +117,8 @@ export class MMap extends Uint8Array {
   }
 
   /**
-   * Private: maps are made by `map`, `mapRegion` and `mapFile` (through
-   * `createMMap`). At run time, code that builds "a view like this one" with
+   * Private: maps are made by `map`, `mapRegion` and `mapFile`. At run
+   * time, code that builds "a view like this one" with
    * `new view.constructor(buffer, offset, length)` (a BYOB stream read does,
    * as do `MMap.from` and `MMap.of`) gets a plain `Uint8Array`, as
    * `Symbol.species` gives; anything else is `ERR_ILLEGAL_CONSTRUCTOR`.

@@ -36,21 +36,27 @@ interface DenoPermissions {
 }
 
 /**
- * The raw value of `BACKEND_ENV`, or undefined where it cannot be read.
- * Deno without env access makes `process.env` throw (`NotCapable`), or ask the
- * user where a terminal is attached: the value is read only where access is
- * already granted (`--allow-env`, `--allow-env=PORTABLE_MMAP_BACKEND`).
+ * The value of one of the package's environment variables, or undefined
+ * where it cannot be read. Deno without env access makes `process.env` throw
+ * (`NotCapable`), or ask the user where a terminal is attached: the value is
+ * read only where access is already granted (`--allow-env`, or
+ * `--allow-env=<name>`).
  */
-export function readBackendEnv(): string | undefined {
+export function readEnv(name: string): string | undefined {
   try {
     const permissions = (globalThis as { Deno?: { permissions?: DenoPermissions } }).Deno?.permissions;
     if (typeof permissions?.querySync === "function") {
-      if (permissions.querySync({ name: "env", variable: BACKEND_ENV }).state !== "granted") return undefined;
+      if (permissions.querySync({ name: "env", variable: name }).state !== "granted") return undefined;
     }
-    return globalThis.process?.env[BACKEND_ENV];
+    return globalThis.process?.env[name];
   } catch {
     return undefined;
   }
+}
+
+/** The raw value of `BACKEND_ENV`, or undefined where it cannot be read (see {@link readEnv}). */
+export function readBackendEnv(): string | undefined {
+  return readEnv(BACKEND_ENV);
 }
 
 function problemWith(entry: string, earlier: readonly BackendName[]): string | undefined {

@@ -1,4 +1,4 @@
-/**
+/*
  * The contract every backend implements: only the system-level primitives.
  *
  * Everything a user can get wrong (argument types, ranges, alignment, the
