@@ -19,6 +19,9 @@
  * @document ../docs/sharing-memory.md
  * @document ../docs/performance.md
  * @document ../docs/troubleshooting.md
+ * @document ../CONTRIBUTING.md
+ * @document ../CHANGELOG.md
+ * @document ../SECURITY.md
  */
 import { selectedBackend } from "./api/select.js";
 
