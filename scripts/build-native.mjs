@@ -3,7 +3,7 @@
  * `npm run build:native`: builds the native addon from source with node-gyp
  * into build/Release, where the package looks first. The package has no
  * install script (npm counts even `prepare` as one, and warns), so this runs
- * only when asked: by `npm run build:all` and `npm test` in a checkout, where a
+ * only when asked: by `npm run build` and `npm test` in a checkout, where a
  * failed build fails the command and says why, rather than leaving the
  * native backend silently unavailable.
  *
