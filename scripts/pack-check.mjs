@@ -23,7 +23,7 @@ function run(cmd, args, cwd) {
 
 try {
   step(`npm pack into ${work}`);
-  // Lifecycle scripts (prepack: the build) print to stdout too; the JSON report comes last.
+  // Lifecycle scripts (prepare: the build) print to stdout too; the JSON report comes last.
   const output = run(npm, ["pack", "--json", "--pack-destination", work], root);
   const [packed] = JSON.parse(output.slice(output.search(/^\[$/m)));
   const files = packed.files.map((f) => f.path);
@@ -44,12 +44,6 @@ try {
   const installed = path.join(app, "node_modules", "portable-mmap");
   if (fs.existsSync(path.join(installed, "build"))) throw new Error("a compiler ran at install time (build/ exists)");
   console.log("installed; no build/ folder, so nothing was compiled");
-  // No install script of our own, so no package manager warns about one (koffi's is koffi's).
-  const manifest = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"));
-  const hooks = ["preinstall", "install", "postinstall"].filter((hook) => manifest.scripts?.[hook]);
-  if (hooks.length > 0) throw new Error(`the package has install scripts: ${hooks.join(", ")}`);
-  if (manifest.dependencies?.["node-addon-api"]) throw new Error("node-addon-api (build-time only) is a dependency");
-  console.log("no install script; build-time packages are not dependencies");
 
   // With a prebuilt binary for this host in the tarball, native must be selected; else koffi (no compiler needed).
   const expected = hostPrebuild ? "native" : "koffi";

@@ -13,7 +13,6 @@ import { RDWR } from "./api/constants.js";
 import { mapFileWith } from "./api/map.js";
 import { type BackendInfo, backendInfo, loadBackend } from "./api/select.js";
 import { BACKEND_ENV, backendNames } from "./api/setting.js";
-import { addonBinary } from "./backends/addon.js";
 import type { BackendName } from "./backends/contract.js";
 
 function forced(result: BackendInfo): string {
@@ -76,11 +75,7 @@ function check(): number {
       try {
         loadBackend(name);
       } catch (error) {
-        // A binary for this platform that does not load is a broken install, not a missing feature.
-        const binary = name === "native" ? addonBinary() : undefined;
-        if (binary !== undefined) failures++;
-        const expected = binary === undefined ? "" : ` (FAILED: ${binary} is this platform's addon)`;
-        console.log(`${name.padEnd(10)}not available: ${(error as Error).message}${expected}`);
+        console.log(`${name.padEnd(10)}not available: ${(error as Error).message}`);
         continue;
       }
       try {

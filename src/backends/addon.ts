@@ -85,20 +85,6 @@ export function loadAddon(): Addon {
 }
 
 /**
- * The addon binary node-gyp-build would load on this platform (a local build
- * or a prebuild), or undefined where none fits: where one exists, the native
- * backend is expected to load, and `portable-mmap check` fails if it does not.
- */
-export function addonBinary(): string | undefined {
-  try {
-    const nodeGypBuild = createRequire(import.meta.url)("node-gyp-build") as { resolve(dir: string): string };
-    return nodeGypBuild.resolve(packageRoot());
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * The addon's `napi_detach_arraybuffer` wrapper, for runtimes without
  * `ArrayBuffer.prototype.transfer` (Node 20); `undefined` when the addon
  * cannot be loaded. It throws a `TypeError` if the buffer cannot be detached.
