@@ -164,7 +164,7 @@ async function main() {
   const warmup = option("warmup", 2);
   const dist = join(root, "dist", "index.js");
   if (!existsSync(dist)) {
-    console.error(`${dist} is missing: run \`npm run build\` first`);
+    console.error(`${dist} is missing: run \`npm run build:lib\` first`);
     return 2;
   }
   const dir = mkdtempSync(join(tmpdir(), "portable-mmap-bench-"));
