@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run prebuild`: builds the native addon for linux-x64, linux-arm64 and
+// `npm run build:prebuilds`: builds the native addon for linux-x64, linux-arm64 and
 // win32-x64 from one Linux x64 machine, into the layout node-gyp-build loads:
 //
 //   prebuilds/linux-x64/portable-mmap.glibc.node    prebuildify --napi --strip --tag-libc
@@ -22,16 +22,19 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
+import { hostLibc, prebuildFile } from "./lib/targets.mjs";
 import {
   addonApiDir,
   binaryTarget,
   capture,
   gypTarget,
   have,
+  installLocalBuild,
   installPackages,
   isFresh,
   log,
   missingPackages,
+  nativeDir,
   nodeDir,
   root,
   run,
@@ -44,16 +47,21 @@ const packageName = JSON.parse(fs.readFileSync(path.join(root, "package.json"), 
 
 /** The files a change to which makes the prebuilds stale. */
 const inputs = [
-  path.join(root, "native"),
-  path.join(root, "binding.gyp"),
+  nativeDir,
   path.join(root, "scripts", "prebuild.mjs"),
   path.join(root, "scripts", "lib"),
   path.join(addonApiDir(), "package.json"),
 ];
 
-/** The file name node-gyp-build looks for (see its parseTags): `<name>[.glibc].node`, any Node version (N-API). */
+/** The libc of a Linux target: the host's own for the host (musl on Alpine), glibc for the cross builds. */
+function libcOf(target) {
+  if (!target.startsWith("linux-")) return undefined;
+  return target === host ? hostLibc() : "glibc";
+}
+
+/** The file name node-gyp-build looks for: `<name>[.<libc>].node`. */
 function fileName(target) {
-  return target.startsWith("linux-") ? `${packageName}.glibc.node` : `${packageName}.node`;
+  return prebuildFile(packageName, libcOf(target));
 }
 
 /** Where the prebuild of `target` goes. */
@@ -61,11 +69,19 @@ function outputOf(target) {
   return path.join(root, "prebuilds", target, fileName(target));
 }
 
-/** Empties prebuilds/<target>/ of binaries, except `keep` (so no older name or tag is left to load). */
+/**
+ * Empties prebuilds/<target>/ of this libc's binaries, except `keep` (so no
+ * older name or tag is left to load); the other libc's build (a release has
+ * glibc and musl side by side) stays.
+ */
 function clearTarget(target, keep) {
   const dir = path.join(root, "prebuilds", target);
   fs.mkdirSync(dir, { recursive: true });
-  for (const name of fs.readdirSync(dir)) if (name.endsWith(".node") && name !== keep) fs.rmSync(path.join(dir, name));
+  const other = { glibc: ".musl.", musl: ".glibc." }[libcOf(target)];
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.endsWith(".node") || name === keep || (other && name.includes(other))) continue;
+    fs.rmSync(path.join(dir, name));
+  }
 }
 
 /** Compiler flags every build of the addon shares, as node-gyp passes them (defines from binding.gyp). */
@@ -107,26 +123,29 @@ function hostToolsPresent() {
 }
 
 /**
- * prebuildify --napi --strip on this machine, with the local Node headers
- * (never downloads them); then relinks build/Release, which prebuildify moved
- * away and local development loads first.
+ * prebuildify --napi --strip on this machine, in native/ (where binding.gyp
+ * is), writing into the root's prebuilds/, with the local Node headers (never
+ * downloads them); then builds native/build/Release again (prebuildify moved
+ * its addon away) and copies it to build/Release, which local development loads first.
  */
 function buildHost(target) {
   const env = { ...process.env };
   const dir = nodeDir();
   if (!env.npm_config_nodedir && dir) env.npm_config_nodedir = dir;
-  const args = ["--napi", "--strip", `--target=${process.versions.node}`];
+  const args = ["--napi", "--strip", `--target=${process.versions.node}`, "--cwd", nativeDir, "--out", root];
+  args.push("--name", packageName);
   if (process.platform === "linux") args.push("--tag-libc");
   log(`  prebuildify ${args.join(" ")}`);
   run(process.execPath, [require.resolve("prebuildify/bin.js"), ...args], { env });
   log("  node-gyp build (build/Release for local development)");
-  run(process.execPath, [require.resolve("node-gyp/bin/node-gyp.js"), "build"], { env });
+  run(process.execPath, [require.resolve("node-gyp/bin/node-gyp.js"), "build"], { env, cwd: nativeDir });
+  installLocalBuild();
   // prebuildify names it after the package and tags; make sure it is where we say.
   const built = path.join(root, "prebuilds", target);
   const names = fs.readdirSync(built).filter((name) => name.endsWith(".node"));
   if (!names.includes(fileName(target))) throw new Error(`prebuildify wrote ${names.join(", ")} into ${built}`);
-  // make links build/Release/<name>.node to the file prebuildify moved into
-  // prebuilds/ (a hard link): give the prebuild a file of its own.
+  // make links native/build/Release/<name>.node to the file prebuildify moved
+  // into prebuilds/ (a hard link): give the prebuild a file of its own.
   const out = outputOf(target);
   fs.copyFileSync(out, `${out}.tmp`);
   fs.renameSync(`${out}.tmp`, out);
@@ -273,7 +292,7 @@ function buildTarget(target, { available, force }) {
   }
   const actual = binaryTarget(out);
   if (actual !== target) throw new Error(`${out} is a ${actual} binary, not ${target}`);
-  if (target.startsWith("linux-") && have("readelf")) checkGlibc(out);
+  if (libcOf(target) === "glibc" && have("readelf")) checkGlibc(out);
   const kib = (fs.statSync(out).size / 1024).toFixed(0);
   return `built ${path.relative(root, out)} (${kib} KiB) in ${((Date.now() - start) / 1000).toFixed(1)}s`;
 }
@@ -289,7 +308,7 @@ function parseArgs(argv) {
     else throw new Error(`unknown argument ${arg} (targets: ${known.join(", ")}; options: --available, --force)`);
   }
   if (options.targets.length === 0) options.targets = known;
-  // The host build runs node-gyp rebuild, which empties build/: do it first.
+  // The host build runs node-gyp rebuild, which empties native/build/: do it first.
   options.targets.sort((a, b) => (b === host) - (a === host));
   return options;
 }

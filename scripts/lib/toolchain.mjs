@@ -7,8 +7,33 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The package root (the folder holding binding.gyp). */
+/** The package root (the folder holding package.json). */
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * The folder holding binding.gyp and the C++ sources. binding.gyp is kept out
+ * of the package root on purpose: pnpm and Yarn run `node-gyp rebuild` for any
+ * package with a root binding.gyp and no install script, which is exactly
+ * what this package is.
+ */
+export const nativeDir = path.join(root, "native");
+
+/** Where `node-gyp rebuild` in native/ puts the addon. */
+export const nativeBuild = path.join(nativeDir, "build", "Release", "portable_mmap.node");
+
+/**
+ * Where the loader (node-gyp-build, from the package root) finds a local build
+ * before any prebuild: scripts copy `nativeBuild` here.
+ */
+export const localBuild = path.join(root, "build", "Release", "portable_mmap.node");
+
+/** Copies the addon node-gyp built in native/ to where the loader looks first. */
+export function installLocalBuild() {
+  fs.mkdirSync(path.dirname(localBuild), { recursive: true });
+  // A copy, not a link: prebuildify moves native/build's file into prebuilds/.
+  fs.copyFileSync(nativeBuild, `${localBuild}.tmp`);
+  fs.renameSync(`${localBuild}.tmp`, localBuild);
+}
 
 const started = Date.now();
 
@@ -103,7 +128,7 @@ export function addonApiDir() {
  * stay plain JSON (no comments, double quotes) for this to read it.
  */
 export function gypTarget() {
-  const text = fs.readFileSync(path.join(root, "binding.gyp"), "utf8");
+  const text = fs.readFileSync(path.join(nativeDir, "binding.gyp"), "utf8");
   let gyp;
   try {
     gyp = JSON.parse(text);
@@ -114,7 +139,8 @@ export function gypTarget() {
   const release = target.configurations?.Release ?? {};
   return {
     name: target.target_name,
-    sources: target.sources,
+    /** Relative to the package root. */
+    sources: target.sources.map((source) => path.join("native", source)),
     defines: target.defines ?? [],
     cflags: [...(target.cflags_cc ?? []), ...(release.cflags_cc ?? [])],
     /** Linker flags of the Linux builds (binding.gyp `conditions`). */

@@ -1,6 +1,6 @@
 /**
  * The native addon for each target platform. `scripts/prebuild.mjs` (`npm
- * run prebuild`) cross-compiles it into `prebuilds/<platform>-<arch>/`; the
+ * run build:prebuilds`) cross-compiles it into `prebuilds/<platform>-<arch>/`; the
  * matrix calls it for the platforms it is about to run, and it rebuilds only
  * what is missing or older than its sources.
  */

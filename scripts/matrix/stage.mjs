@@ -6,7 +6,7 @@
  * leave them on each platform.
  *
  * Running from a snapshot keeps a long matrix run consistent while the work
- * tree changes (a `node-gyp rebuild` empties `build/`), and leaves out
+ * tree changes (a build of the addon replaces `build/Release`), and leaves out
  * `build/Release`, the host's own addon, which node-gyp-build would otherwise
  * try to load on every platform. The suite is built from the same sources
  * with the same tsup config as `npm test`'s: the same `build/test/conformance.js`.
@@ -55,6 +55,17 @@ export async function buildStage(platforms) {
   fs.rmSync(stageDir, { recursive: true, force: true });
   fs.mkdirSync(stageDir, { recursive: true });
   await tsup("the library", ["--out-dir", path.join(stageDir, "dist")]);
+  // dist/index.js, the ESM entry, wraps dist/index.cjs, as `npm run build:lib` writes it.
+  const wrapper = await runLogged(
+    process.execPath,
+    [path.join(root, "scripts", "esm-wrapper.mjs"), path.join(stageDir, "dist")],
+    {
+      log: path.join(logDir, "esm-wrapper.log"),
+      cwd: root,
+    },
+  );
+  if (wrapper.status !== 0)
+    throw new Error(`scripts/esm-wrapper.mjs failed:\n${tail(path.join(logDir, "esm-wrapper.log"), 20)}`);
   await tsup("the test suite", ["--config", "tsup.test.config.ts", "--out-dir", path.join(stageDir, "build", "test")]);
   copy("package.json");
   // The examples import the package by its name, which resolves to the snapshot's
@@ -77,9 +88,9 @@ export async function buildStage(platforms) {
 }
 
 /**
- * Puts the host's own addon build (`build/Release`, from `npm install`) into
+ * Puts the host's own addon build (`build/Release`, from `npm run build:native`) into
  * the snapshot as the prebuild of `platform` when there is none, so the native
- * backend of the host is tested even before `npm run prebuild`. Returns what
+ * backend of the host is tested even before `npm run build:prebuilds`. Returns what
  * it did, or undefined.
  */
 export function useLocalBuild(platform) {
@@ -90,5 +101,5 @@ export function useLocalBuild(platform) {
   if (!built) return undefined;
   fs.mkdirSync(dir, { recursive: true });
   fs.copyFileSync(path.join(release, built), path.join(dir, "portable-mmap.node"));
-  return `no prebuilds/${platform}: using build/Release/${built} from npm install`;
+  return `no prebuilds/${platform}: using build/Release/${built} (npm run build:native)`;
 }

@@ -3,13 +3,13 @@
     {
       "target_name": "portable_mmap",
       "sources": [
-        "native/addon.cc",
-        "native/region.cc",
-        "native/table.cc",
-        "native/fault_posix.cc",
-        "native/sys_posix.cc",
-        "native/sys_windows.cc",
-        "native/win_views.cc"
+        "addon.cc",
+        "region.cc",
+        "table.cc",
+        "fault_posix.cc",
+        "sys_posix.cc",
+        "sys_windows.cc",
+        "win_views.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api"
