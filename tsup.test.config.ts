@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import { defineConfig } from "tsup";
 
 // The tests, bundled to plain JavaScript so any runtime (Node of any version,
@@ -20,6 +21,11 @@ export default defineConfig({
   shims: true,
   clean: true,
   splitting: false,
+  // package.json says "sideEffects": false (for bundlers of the library); the suite's
+  // `import "./x.test.js"` exist for their side effects, so the bundle must keep them.
+  esbuildOptions(options) {
+    options.ignoreAnnotations = true;
+  },
   // The site check drives Chromium through playwright-core, loaded from node_modules as it is.
   external: ["playwright-core"],
   esbuildPlugins: [
@@ -27,6 +33,15 @@ export default defineConfig({
       name: "package-from-dist",
       setup(build) {
         build.onResolve({ filter: /^portable-mmap$/ }, () => ({ path: "../../dist/index.js", external: true }));
+      },
+    },
+    {
+      // The test files import describe and test from "vitest", which runs them on
+      // Node (vitest.config.ts); the bundled suite gets our own runner instead,
+      // test/harness.ts, which has the same signatures and needs nothing but the runtime.
+      name: "vitest-to-harness",
+      setup(build) {
+        build.onResolve({ filter: /^vitest$/ }, () => ({ path: path.resolve("test/harness.ts") }));
       },
     },
   ],

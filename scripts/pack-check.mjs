@@ -86,6 +86,22 @@ function assertNoScriptWarning(manager, output) {
 }
 
 try {
+  step("npm pack refuses a package without every prebuild a release promises (unless told)");
+  const { PORTABLE_MMAP_PARTIAL_PACK: _, ...strict } = process.env;
+  const refusal = spawnSync(process.execPath, [path.join(root, "scripts", "check-prebuilds.mjs")], {
+    cwd: root,
+    env: strict,
+    encoding: "utf8",
+  });
+  const complete = !/MISSING/.test(refusal.stdout);
+  if (complete ? refusal.status !== 0 : refusal.status !== 1 || !/refusing to pack/.test(refusal.stderr))
+    throw new Error(`check-prebuilds: status ${refusal.status}\n${refusal.stdout}${refusal.stderr}`);
+  console.log(
+    complete
+      ? "every promised prebuild is here: packing is allowed"
+      : "refused, as it should be: some are missing here",
+  );
+
   let tarball = given;
   if (tarball) {
     step(`the given tarball: ${tarball}`);

@@ -25,10 +25,28 @@
  */
 import { selectedBackend } from "./api/select.js";
 
-export { ANON, COPY, EXEC, RDONLY, RDWR } from "./api/constants.js";
+export {
+  ANON,
+  type Checked,
+  COPY,
+  EXEC,
+  type MapFlags,
+  type PageProt,
+  type Prot,
+  RDONLY,
+  RDWR,
+} from "./api/constants.js";
 export { ErrorCodes, MmapSystemError } from "./api/errors.js";
-export { type FileLike, type MapFileOptions, map, mapFile, mapRegion } from "./api/map.js";
-export { MMap, type Range } from "./api/mmap.js";
+export {
+  type FileLike,
+  type MapFileOptions,
+  map,
+  mapFile,
+  mapRegion,
+  type PathLike,
+  type URLType,
+} from "./api/map.js";
+export { MMap, type NodeBuffer, type Range } from "./api/mmap.js";
 export { type BackendInfo, type BackendStatus, backendInfo, type MappingCounts } from "./api/select.js";
 export { BACKEND_ENV } from "./api/setting.js";
 export type { Advice, BackendName, Capabilities } from "./backends/contract.js";

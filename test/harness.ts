@@ -5,15 +5,42 @@
  *
  * Output is TAP-like, one line per test, and ends with a line
  * `<label>: N passed, N failed, N skipped`. A skipped test always prints why.
+ *
+ * The test files import `describe` and `test` from "vitest" (vitest.config.ts
+ * runs them so on Node); the bundle maps "vitest" to this file.
  */
 
-type Body = () => void | Promise<void>;
+/**
+ * The part of vitest's API the suite uses, with vitest's signatures:
+ * `describe(name, body)`, `test(name, body)` and, inside a test, `ctx.skip(note)`.
+ * `tsup.test.config.ts` resolves `"vitest"` to this file in the bundled suite.
+ */
+
+/** What a test body receives: vitest's `TestContext`, as far as the suite uses it. */
+export interface TestContext {
+  /** Ends the test as skipped; `note` is the reason printed in the report. */
+  skip(note?: string): never;
+}
+
+type Body = (context: TestContext) => void | Promise<void>;
 
 interface Case {
   name: string;
-  body?: Body;
-  skip?: string;
+  body: Body;
 }
+
+/** Thrown by `context.skip`: the test is skipped, with `note` as the reason. */
+class Skipped extends Error {
+  constructor(readonly note: string) {
+    super(`skipped: ${note}`);
+  }
+}
+
+const context: TestContext = {
+  skip(note?: string): never {
+    throw new Skipped(note ?? "no reason given");
+  },
+};
 
 const cases: Case[] = [];
 const prefixes: string[] = [];
@@ -36,17 +63,6 @@ function fullName(name: string): string {
 export function test(name: string, body: Body): void {
   cases.push({ name: fullName(name), body });
 }
-
-/** Registers a test that does not run here, with the reason printed in the report. */
-test.skip = (name: string, reason: string): void => {
-  cases.push({ name: fullName(name), skip: reason });
-};
-
-/** Registers a test that runs only when `reason` is undefined; otherwise it is skipped with that reason. */
-test.unless = (reason: string | undefined, name: string, body: Body): void => {
-  if (reason === undefined) test(name, body);
-  else test.skip(name, reason);
-};
 
 /** The outcome of one run: counts plus one record per test. */
 export interface Report {
@@ -74,18 +90,18 @@ export async function run(label: string, filter?: RegExp): Promise<Report> {
   console.log(`# ${label}: ${selected.length} tests`);
   for (const c of selected) {
     const start = Date.now();
-    if (c.skip !== undefined || !c.body) {
-      report.skipped++;
-      report.results.push({ name: c.name, status: "skip", detail: c.skip, ms: 0 });
-      console.log(`ok - ${c.name} # SKIP ${c.skip}`);
-      continue;
-    }
     try {
-      await c.body();
+      await c.body(context);
       report.passed++;
       report.results.push({ name: c.name, status: "pass", ms: Date.now() - start });
       console.log(`ok - ${c.name}`);
     } catch (error) {
+      if (error instanceof Skipped) {
+        report.skipped++;
+        report.results.push({ name: c.name, status: "skip", detail: error.note, ms: 0 });
+        console.log(`ok - ${c.name} # SKIP ${error.note}`);
+        continue;
+      }
       report.failed++;
       const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
       report.results.push({ name: c.name, status: "fail", detail, ms: Date.now() - start });

@@ -112,7 +112,7 @@ for (const target of targets) {
 // 3. The table and the JSON.
 const total = seconds(start);
 step("results");
-console.log(`\n${table(targetRecords, cells, wanted)}\n`);
+console.log(`\n${table(targetRecords, cells, ["unit", ...wanted])}\n`);
 writeJson(options.report, { targets: targetRecords, cells, seconds: total });
 const bad = cells.filter(failing);
 const passed = cells.filter((c) => c.status === "pass").length;

@@ -1,7 +1,8 @@
 /**
  * Runs the conformance suite (`build/test/conformance.js` in the snapshot)
- * for one cell of the matrix: one runtime on one target, one backend. A
- * target describes how to start its runtime with a Launcher:
+ * for one cell of the matrix: one runtime on one target, one backend; or
+ * the unit tests (`build/test/unit.js`), once per target, as its cell
+ * "unit". A target describes how to start its runtime with a Launcher:
  *
  *   { runtime: "node" | "bun" | "deno", version, source, command, args, env, path(file), timeoutMs,
  *     probeArgs?, probeNote? }
@@ -66,8 +67,11 @@ export async function probe(cellId, launcher) {
 /**
  * Runs the suite for `backend`, showing progress, and returns the cell's
  * counts: { status: "pass" | "fail", passed, failed, skipped, skips, failures, seconds, log }.
+ * `backend` "unit" runs the unit tests (`unit.js`) instead of the conformance suite.
  */
 export async function runSuite(cellId, label, launcher, backend) {
+  // "unit": the unit tests, which choose their backends themselves.
+  const unit = backend === "unit";
   const log = path.join(logDir, `${cellId}.log`);
   const reportFile = path.join(reportDir, `${cellId}.json`);
   fs.mkdirSync(reportDir, { recursive: true });
@@ -78,10 +82,14 @@ export async function runSuite(cellId, label, launcher, backend) {
     () =>
       `${label}: ${seen.done}/${seen.total || "?"} tests${seen.failed ? `, ${seen.failed} failed` : ""} (${Math.round((Date.now() - started) / 1000)} s) ${seen.current}`,
   );
-  const result = await runLogged(launcher.command, [...launcher.args, launcher.path(script("conformance.js"))], {
+  const file = script(unit ? "unit.js" : "conformance.js");
+  const reportEnv = { PORTABLE_MMAP_REPORT: launcher.path(reportFile) };
+  // The unit tests of dropped maps collect garbage in their own process (Bun has Bun.gc).
+  const gc = unit ? ({ node: ["--expose-gc"], deno: ["--v8-flags=--expose-gc"] }[launcher.runtime] ?? []) : [];
+  const result = await runLogged(launcher.command, [...launcher.args, ...gc, launcher.path(file)], {
     log,
     cwd: stageDir,
-    env: environment(launcher, { PORTABLE_MMAP_BACKEND: backend, PORTABLE_MMAP_REPORT: launcher.path(reportFile) }),
+    env: environment(launcher, unit ? reportEnv : { PORTABLE_MMAP_BACKEND: backend, ...reportEnv }),
     timeoutMs: launcher.timeoutMs,
     onLine(line) {
       const header = /^# \S+: (\d+) tests$/.exec(line);

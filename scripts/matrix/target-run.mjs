@@ -1,6 +1,7 @@
 /**
  * One row of the matrix: sets up the target's runtime (downloads, installs),
- * asks it which backends load, and runs the suite once per backend. A backend
+ * runs the unit tests (cell "unit"), asks it which backends load, and runs
+ * the conformance suite once per backend. A backend
  * that does not load, or a target that cannot be set up, gives cells marked
  * "not available" with the reason.
  */
@@ -23,7 +24,9 @@ export async function runTarget(target, { backends, required, prebuildWhy }) {
   const base = { target: target.id, platform: target.platform, runtime: target.runtime };
   const record = { id: target.id, label: target.label, platform: target.platform, runtime: target.runtime };
   if (target.notRun) {
-    const cells = backends.map((backend) => idle({ ...base, runtimeVersion: null, backend }, "not run", target.notRun));
+    const cells = ["unit", ...backends].map((backend) =>
+      idle({ ...base, runtimeVersion: null, backend }, "not run", target.notRun),
+    );
     return { record: { ...record, version: null, status: "not run", reason: target.notRun, seconds: 0 }, cells };
   }
   step(target.label);
@@ -47,6 +50,12 @@ export async function runTarget(target, { backends, required, prebuildWhy }) {
     }
   }
   const cells = [];
+  // The unit tests need no particular backend: once per target, whichever backends load.
+  const unitBase = { ...base, runtimeVersion: launcher?.version ?? null, backend: "unit", required: true };
+  if (launcher) {
+    const cell = await runSuite(`${target.id}-unit`, `${target.label} unit`, launcher, "unit");
+    cells.push({ ...unitBase, ...cell, log: path.relative(root, cell.log) });
+  } else cells.push(idle(unitBase, "not available", unavailable));
   for (const backend of backends) {
     const cellBase = {
       ...base,

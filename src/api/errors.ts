@@ -70,7 +70,13 @@ export class MmapSystemError extends Error {
   readonly syscall: string;
   /** The Windows error number, where the failure came from a Win32 call. */
   win32?: number;
-  /** The file, where one is involved. */
+  /**
+   * The file, where the call that failed knows it: {@link mapFile} sets it on
+   * every system error it throws, from opening the file as from mapping it,
+   * and the message names it after the call as Node's `fs` errors do
+   * (`ENOENT: no such file or directory, open 'data.bin'`). Maps of a
+   * descriptor (`map`, `mapRegion`) have no path to give.
+   */
   path?: string;
 
   /** Made by the package; user code has no need to. */
@@ -131,6 +137,25 @@ export function systemError(errno: number | string, syscall: string, path?: stri
   const where = path === undefined ? syscall : `${syscall} '${path}'`;
   const error = new MmapSystemError(`${name}: ${description}, ${where}`, name, number, syscall);
   if (path !== undefined) error.path = path;
+  return error;
+}
+
+/**
+ * Names `path` in a system error of an operation on that file (the message as
+ * Node's: `ENODEV: no such device, mmap 'data.bin'`); other errors are
+ * returned as they are.
+ */
+export function withPath<T>(error: T, path: string): T {
+  if (!(error instanceof MmapSystemError)) return error;
+  if (error.path === undefined) {
+    const before = error.message;
+    const stack = error.stack; // read first: V8 formats it when first read, with the message of then
+    const at = before.indexOf(`, ${error.syscall}`);
+    const end = at < 0 ? before.length : at + 2 + error.syscall.length;
+    error.message = `${before.slice(0, end)} '${path}'${before.slice(end)}`;
+    if (stack?.includes(before)) error.stack = stack.replace(before, error.message);
+  }
+  error.path = path;
   return error;
 }
 

@@ -3,25 +3,60 @@
  * alignment of the offset, then one call into the selected backend.
  */
 import { closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
-import type { FileHandle } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import type { Backend } from "../backends/contract.js";
 import { maxLength } from "./buffers.js";
-import { ANON, EXEC, RDONLY } from "./constants.js";
-import { fromNodeError, invalidArgType, invalidArgValue, outOfRange, systemError } from "./errors.js";
+import { ANON, type Checked, EXEC, type MapFlags, type Prot, RDONLY } from "./constants.js";
+import { fromNodeError, invalidArgType, invalidArgValue, outOfRange, systemError, withPath } from "./errors.js";
 import { checkMapCount } from "./limits.js";
 import { createMMap, isShared, isValidProt, type MMap } from "./mmap.js";
 import { selectedBackend } from "./select.js";
 import { checkInteger } from "./validate.js";
 
-/** A file to map: a descriptor number or a `fs/promises` `FileHandle`. */
-export type FileLike = number | Pick<FileHandle, "fd">;
+/**
+ * A file to map: a descriptor number, or an object with one in `fd`, such as
+ * a `node:fs/promises` `FileHandle` (written without Node's types, so that
+ * they need not be installed).
+ */
+export type FileLike =
+  | number
+  | {
+      /** The descriptor (-1 for a closed `FileHandle`). */
+      readonly fd: number;
+    };
 
-/** Options of {@link mapFile}. */
-export interface MapFileOptions {
-  /** `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`. */
-  prot?: number;
-  /** Flags; `ANON` is not allowed here (there is no file). */
-  flags?: number;
+/**
+ * The WHATWG `URL` class, where the program's types declare one (`@types/node`,
+ * the DOM library, Bun's or Deno's types); otherwise `never`, so that the
+ * published types need no `@types/node`.
+ */
+export type URLType = typeof globalThis extends {
+  /** The global `URL` class. */
+  URL: {
+    /** The type of its instances. */
+    prototype: infer U;
+  };
+}
+  ? U
+  : never;
+
+/**
+ * A path as `node:fs` takes it: a string, its bytes in a `Buffer` (or any
+ * `Uint8Array`), or a `file:` URL.
+ */
+export type PathLike = string | Uint8Array | URLType;
+
+/**
+ * Options of {@link mapFile}. An object literal with any other key is a type
+ * error; at run time other keys are ignored.
+ *
+ * @typeParam P The type of `prot`, inferred by {@link mapFile} (see {@link Checked}).
+ */
+export interface MapFileOptions<P extends number = Prot> {
+  /** `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`: a {@link Prot}. */
+  prot?: Checked<P, Prot>;
+  /** Flags: only 0 (the default); `ANON` is not allowed here (there is no file). */
+  flags?: 0;
   /** File offset of the first byte; any value works, it need not be aligned. Default 0. */
   offset?: number | bigint;
   /** Bytes to map; negative (the default) maps to the end of the file. */
@@ -239,10 +274,16 @@ function mapChecked(
  * not be aligned). A negative `length` maps to the end of the file. With
  * `ANON` the file is ignored and `length` must be > 0.
  *
+ * In TypeScript `prot` and `flags` are checked against the constants: a
+ * literal such as `3` is a type error (see {@link Checked}); plain numbers,
+ * such as `RDWR | EXEC`, are checked at run time.
+ *
+ * @typeParam P The type of `prot`, inferred.
+ * @typeParam F The type of `flags`, inferred.
  * @param file A descriptor number or a `FileHandle` (ignored with `ANON`: pass -1 or null).
  * @param length Bytes to map, `number` or `bigint`; negative means to the end of the file.
- * @param prot `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`.
- * @param flags 0 (default) or `ANON`.
+ * @param prot `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`: a {@link Prot}.
+ * @param flags 0 (default) or `ANON`: a {@link MapFlags}.
  * @param offset File offset of the first byte, `number` or `bigint`, default 0.
  * @returns The map; its `byteOffset` is `offset` less the alignment below it.
  * @throws `TypeError` `ERR_INVALID_ARG_TYPE` for an argument of the wrong type
@@ -256,7 +297,7 @@ function mapChecked(
  * @throws `Error` `ERR_MMAP_BACKEND` where no backend loads.
  * @throws {@link MmapSystemError} where the system refuses (`EBADF`,
  * `EACCES`, `ENODEV` for a file that is not a regular file, `ENOMEM`), with
- * `code`, `errno` and `syscall`.
+ * `code`, `errno` and `syscall` (no `path`: a descriptor has none to give).
  * @example Bytes 1,000 to 1,999 of a file, at an offset that need not be aligned
  * ```ts
  * import { openSync, closeSync } from "node:fs";
@@ -277,11 +318,11 @@ function mapChecked(
  * scratch.unmap();
  * ```
  */
-export function mapRegion(
+export function mapRegion<P extends number = typeof RDONLY, F extends number = 0>(
   file: FileLike | null,
   length: number | bigint,
-  prot: number = RDONLY,
-  flags = 0,
+  prot: Checked<P, Prot> = RDONLY as Checked<P, Prot>,
+  flags: Checked<F, MapFlags> = 0 as Checked<F, MapFlags>,
   offset: number | bigint = 0,
 ): MMap {
   const checkedFlags = checkFlags(flags);
@@ -295,9 +336,11 @@ export function mapRegion(
 /**
  * Maps a whole file, like Go's `mmap.Map`. An empty file gives an empty map.
  *
+ * @typeParam P The type of `prot`, inferred (see {@link Checked}).
  * @param file A descriptor number or a `FileHandle`.
- * @param prot `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`.
- * @param flags 0 (default); `ANON` needs a length, so use `mapRegion` for it.
+ * @param prot `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`: a {@link Prot}.
+ * @param flags 0 (default); `ANON` needs a length, so use `mapRegion` for it
+ * (in TypeScript, anything but 0 is a type error).
  * @throws The same as {@link mapRegion}; `ERR_INVALID_ARG_VALUE` for `ANON`.
  * @example
  * ```ts
@@ -310,10 +353,14 @@ export function mapRegion(
  * m.unmap();
  * ```
  */
-export function map(file: FileLike, prot: number = RDONLY, flags = 0): MMap {
+export function map<P extends number = typeof RDONLY>(
+  file: FileLike,
+  prot: Checked<P, Prot> = RDONLY as Checked<P, Prot>,
+  flags: 0 = 0,
+): MMap {
   if (checkFlags(flags) === ANON)
     throw invalidArgValue("flags", flags, "cannot be ANON for map(); use mapRegion() with a length");
-  return mapRegion(file, -1, prot, flags, 0);
+  return mapRegion(file, -1, prot as number, flags, 0);
 }
 
 /**
@@ -323,12 +370,34 @@ export function map(file: FileLike, prot: number = RDONLY, flags = 0): MMap {
  * is `ENOSPC` here rather than a fault later; if the map then fails, the file
  * is put back as it was.
  *
- * @param path A path as a string, `Buffer` or `file:` URL.
- * @param options What to map: `prot`, `flags`, `offset`, `length`, `grow`.
+ * Every system error it throws names the file: an {@link MmapSystemError}
+ * with `path` set, and the path in the message after the call, as in Node's
+ * `fs` errors. That holds for opening the file (`syscall` `open`: `ENOENT`,
+ * `EACCES`, `EISDIR`, with the `errno` the runtime gave) as for mapping it
+ * (`ENODEV: no such device, mmap 'data.bin'` for a file that is not a regular
+ * file).
+ *
+ * @typeParam P The type of `options.prot`, inferred (see {@link Checked}).
+ * @param path A path as a string, `Buffer` or `file:` URL: a {@link PathLike}.
+ * Its errors show a URL as the file path it names.
+ * @param options What to map: `prot`, `flags`, `offset`, `length`, `grow`;
+ * in TypeScript an object literal with any other key is a type error.
  * @throws The same as {@link mapRegion}; `ERR_INVALID_ARG_TYPE` for `options`
- * that is not an object; from opening the file, Node's own errors (`ENOENT`,
- * `EACCES`, `EISDIR`); with `grow`, `ENOSPC` or `EFBIG` where the file cannot
+ * that is not an object.
+ * @throws {@link MmapSystemError} with `path`: from opening the file
+ * (`syscall` `open`: `ENOENT`, `EACCES`, `EISDIR`); from mapping it (`ENODEV`,
+ * `EACCES`, `ENOMEM`); with `grow`, `ENOSPC` or `EFBIG` where the file cannot
  * be extended (the file as it was).
+ * @example Which file failed, and why
+ * ```ts
+ * import { mapFile, MmapSystemError } from "portable-mmap";
+ *
+ * try {
+ *   mapFile("missing.bin");
+ * } catch (error) {
+ *   if (error instanceof MmapSystemError) console.log(error.code, error.syscall, error.path); // ENOENT open missing.bin
+ * }
+ * ```
  * @example A log file of 1 MiB, created if missing
  * ```ts
  * import { mapFile, RDWR } from "portable-mmap";
@@ -339,12 +408,27 @@ export function map(file: FileLike, prot: number = RDONLY, flags = 0): MMap {
  * log.unmap();
  * ```
  */
-export function mapFile(path: string | Buffer | URL, options: MapFileOptions = {}): MMap {
+export function mapFile<P extends number = typeof RDONLY>(path: PathLike, options: MapFileOptions<P> = {}): MMap {
   return mapFileWith(selectedBackend(), path, options);
 }
 
+/** The path as Node's errors show it: a URL as the file path it names, bytes as UTF-8. */
+function shownPath(path: unknown): string {
+  if (typeof path === "string") return path;
+  if (path instanceof Uint8Array) return Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString();
+  try {
+    return fileURLToPath(path as URL);
+  } catch {
+    return String((path as { href?: unknown } | null)?.href ?? path);
+  }
+}
+
 /** {@link mapFile} with a given backend (for `portable-mmap check`). */
-export function mapFileWith(backend: Backend, path: string | Buffer | URL, options: MapFileOptions): MMap {
+export function mapFileWith(
+  backend: Backend,
+  path: PathLike,
+  options: { readonly [K in keyof MapFileOptions]?: unknown },
+): MMap {
   if (typeof options !== "object" || options === null) throw invalidArgType("options", "of type object", options);
   const prot = checkProt(options.prot ?? RDONLY);
   const flags = checkFlags(options.flags ?? 0);
@@ -355,26 +439,32 @@ export function mapFileWith(backend: Backend, path: string | Buffer | URL, optio
   if (typeof grow !== "boolean") throw invalidArgType("options.grow", "of type boolean", grow);
   // RDWR with grow creates a missing file (like O_CREAT); anything else needs it to exist.
   // If mapping then fails, a file created here is removed again.
+  const file = path as string | Buffer | URL; // the runtime's fs checks its type
   let fd: number;
   let created = false;
-  if (grow && isShared(prot)) {
-    try {
-      fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL);
-      created = true;
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EEXIST") throw error;
-      fd = openSync(path, "r+");
+  try {
+    if (grow && isShared(prot)) {
+      try {
+        fd = openSync(file, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL);
+        created = true;
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EEXIST") throw error;
+        fd = openSync(file, "r+");
+      }
+    } else {
+      fd = openSync(file, isShared(prot) ? "r+" : "r");
     }
-  } else {
-    fd = openSync(path, isShared(prot) ? "r+" : "r");
+  } catch (error) {
+    throw withPath(fromNodeError(error, "open"), shownPath(path));
   }
   try {
     return mapChecked(backend, fd, length, prot, flags, offset, grow, true);
   } catch (error) {
+    withPath(error, shownPath(path));
     closeSync(fd);
     if (created) {
       try {
-        unlinkSync(path);
+        unlinkSync(file);
       } catch {
         // The mapping error is the one to report.
       }

@@ -5,7 +5,7 @@
  */
 import type { Advice, Backend, BackendName } from "../backends/contract.js";
 import { detachPlain } from "./buffers.js";
-import { ANON, COPY, EXEC, RDONLY, RDWR } from "./constants.js";
+import { ANON, type Checked, COPY, EXEC, type MapFlags, type PageProt, type Prot, RDONLY, RDWR } from "./constants.js";
 import {
   type CodedError,
   detachedError,
@@ -58,7 +58,33 @@ export interface MMapInit {
   fd?: number;
 }
 
+declare global {
+  interface SymbolConstructor {
+    /**
+     * The well-known symbol of `using` (TypeScript 5.2+). Declared here as
+     * `@types/node` and TypeScript's `esnext.disposable` library declare it,
+     * so that the published types need neither.
+     */
+    readonly dispose: unique symbol;
+  }
+}
+
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for("nodejs.dispose");
+
+/**
+ * Node's `Buffer`, where the program's types declare it (`@types/node`, Bun's
+ * or Deno's types); otherwise `Uint8Array`, which a `Buffer` is, so that the
+ * published types need no `@types/node`. The type {@link MMap.asBuffer} returns.
+ */
+export type NodeBuffer = typeof globalThis extends {
+  /** The global `Buffer` class. */
+  Buffer: {
+    /** What it allocates: a `Buffer`. */
+    alloc(size: number): infer B;
+  };
+}
+  ? B
+  : Uint8Array;
 
 /** Reads a user-supplied range once (getters run once), before anything is checked. */
 function readRange(range: Range | undefined): [unknown, unknown] {
@@ -105,8 +131,8 @@ export class MMap extends Uint8Array {
   }
 
   readonly #state!: State;
-  readonly #prot!: number;
-  readonly #flags!: number;
+  readonly #prot!: Prot;
+  readonly #flags!: MapFlags;
   readonly #fileOffset!: number;
   /** Only RDWR file maps have anything to write back; flush is a no-op for the rest. */
   readonly #writesBack!: boolean;
@@ -147,8 +173,8 @@ export class MMap extends Uint8Array {
       faultEpoch: counters ? (counters[0] as number) : 0,
       faultAt: -1,
     };
-    this.#prot = init.prot;
-    this.#flags = init.flags;
+    this.#prot = init.prot as Prot;
+    this.#flags = init.flags as MapFlags;
     this.#fileOffset = init.fileOffset;
     this.#writesBack = isShared(init.prot) && init.flags !== ANON;
     this.#pagesWritable = init.pagesWritable;
@@ -157,12 +183,12 @@ export class MMap extends Uint8Array {
   }
 
   /** The protection the map was made with (`RDONLY`, `RDWR` or `COPY`, maybe with `EXEC`). */
-  get prot(): number {
+  get prot(): Prot {
     return this.#prot;
   }
 
   /** The flags the map was made with (`ANON` or 0). */
-  get flags(): number {
+  get flags(): MapFlags {
     return this.#flags;
   }
 
@@ -347,7 +373,8 @@ export class MMap extends Uint8Array {
    * map made RDONLY or COPY, `RDWR` keeps writes private, as they were.)
    * Backends whose `enforcesProtection` capability is false only record it.
    *
-   * @param prot `RDONLY` or `RDWR`, either maybe with `EXEC`.
+   * @typeParam P The type of `prot`, inferred (see {@link Checked}).
+   * @param prot `RDONLY` or `RDWR`, either maybe with `EXEC`: a {@link PageProt}.
    * @throws `TypeError` `ERR_INVALID_ARG_TYPE` for a `prot` that is not a
    * number, `ERR_INVALID_ARG_VALUE` for any other value (`COPY` included).
    * @throws `Error` `ERR_MMAP_UNMAPPED` after {@link MMap.unmap};
@@ -361,7 +388,7 @@ export class MMap extends Uint8Array {
    * console.log(m.pagesWritable); // false on a real map
    * ```
    */
-  protect(prot: number): void {
+  protect<P extends number>(prot: Checked<P, PageProt>): void {
     if (typeof prot !== "number") throw invalidArgType("prot", "of type number", prot);
     if (prot !== RDONLY && prot !== RDWR && prot !== (RDONLY | EXEC) && prot !== (RDWR | EXEC)) {
       throw invalidArgValue("prot", prot, "must be RDONLY or RDWR, optionally with EXEC");
@@ -409,9 +436,9 @@ export class MMap extends Uint8Array {
    * for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) lines++;
    * ```
    */
-  asBuffer(): Buffer {
+  asBuffer(): NodeBuffer {
     this.#live("asBuffer");
-    return Buffer.from(this.buffer, this.byteOffset, this.byteLength);
+    return Buffer.from(this.buffer, this.byteOffset, this.byteLength) as NodeBuffer;
   }
 
   /**

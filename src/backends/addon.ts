@@ -52,9 +52,10 @@ export interface Addon {
 
 let addon: Addon | undefined;
 let failure: Error | undefined;
+let resolved: string | undefined;
 
-/** The nearest directory at or above this module whose package.json is portable-mmap's. */
-function packageRoot(): string {
+/** The nearest directory at or above this module whose package.json is portable-mmap's. Throws if there is none. */
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     try {
@@ -75,13 +76,26 @@ export function loadAddon(): Addon {
   if (failure) throw failure;
   try {
     const require = createRequire(import.meta.url);
-    const nodeGypBuild = require("node-gyp-build") as (dir: string) => unknown;
-    addon = nodeGypBuild(packageRoot()) as Addon;
+    const nodeGypBuild = require("node-gyp-build") as ((dir: string) => unknown) & { resolve(dir: string): string };
+    const root = packageRoot();
+    // The file node-gyp-build picks (build/Release, else prebuilds/<platform>-<arch>), recorded for diagnostics.
+    resolved = nodeGypBuild.resolve(root);
+    addon = nodeGypBuild(root) as Addon;
     return addon;
   } catch (cause) {
     failure = new Error(`native addon not loadable: ${(cause as Error)?.message ?? cause}`);
     throw failure;
   }
+}
+
+/**
+ * The absolute path of the addon file that `loadAddon()` chose (a file under
+ * `build/Release` or `prebuilds/<platform>-<arch>` of the package root),
+ * whether or not it then loaded; `undefined` before the first load attempt and
+ * when no addon file for this platform was found.
+ */
+export function addonPath(): string | undefined {
+  return resolved;
 }
 
 /**

@@ -1,7 +1,8 @@
 /** backendInfo() and choosing backends with PORTABLE_MMAP_BACKEND (in child processes). */
 import * as assert from "node:assert/strict";
 import { BACKEND_ENV, type BackendInfo, type BackendName, backendInfo } from "portable-mmap";
-import { describe, test } from "../harness.js";
+import { describe, test } from "vitest";
+import { testUnless } from "../unless.js";
 import { backendName, type ChildLimits, runChild, unsupportedLimits } from "./helpers.js";
 
 const FALLBACK_WARNING = "PORTABLE_MMAP_FALLBACK";
@@ -194,7 +195,7 @@ describe(`${BACKEND_ENV} without native addons (--no-addons; Deno: no --allow-ff
 
 describe(`${BACKEND_ENV} where the environment cannot be read`, () => {
   const noEnv: ChildLimits = { noEnv: true };
-  test.unless(unsupportedLimits(noEnv), "Deno without --allow-env: selection as if unset, nothing thrown", () => {
+  testUnless(unsupportedLimits(noEnv), "Deno without --allow-env: selection as if unset, nothing thrown", () => {
     // Were the value read, "turbo" would make selection fail.
     const result = info("turbo", noEnv);
     assert.equal(result.ok, true, result.message);

@@ -8,7 +8,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { describe, test } from "../harness.js";
+import { describe, test } from "vitest";
 import { layout, sizes } from "./durability-child.js";
 import { caps, tempFile } from "./helpers.js";
 import { startChild } from "./spawn.js";

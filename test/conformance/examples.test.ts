@@ -13,7 +13,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, test } from "../harness.js";
+import { describe, test } from "vitest";
+import { testUnless } from "../unless.js";
 import { backendName, type ChildResult, caps, pattern, runScript, tempFile } from "./helpers.js";
 
 const examplesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "examples");
@@ -116,7 +117,7 @@ describe("examples", () => {
     assertRun(run("scan-lines", [tempFile()]), ["lines: 0", "bytes: 0", "longest line: none"]);
   });
 
-  test.unless(sharedCounterSkip(), "shared-counter: two processes add 1,000,000 each with Atomics.add", () => {
+  testUnless(sharedCounterSkip(), "shared-counter: two processes add 1,000,000 each with Atomics.add", () => {
     const r = run("shared-counter");
     if (caps.sharesPageCache) {
       assertRun(r, ["parent and child each added 1 1000000 times", "count: 2000000", "in the file: 2000000"]);

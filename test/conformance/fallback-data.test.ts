@@ -9,11 +9,10 @@ import { constants } from "node:buffer";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { map, RDWR } from "portable-mmap";
-import { describe, test } from "../harness.js";
-import { backendName, caps, runChild, tempFile, withFd } from "./helpers.js";
+import { describe, test } from "vitest";
+import { testUnless } from "../unless.js";
+import { backendName, caps, childScript, runChild, tempFile, withFd } from "./helpers.js";
 import { contents, positions, type StoreResult, storeAndFlush, stored } from "./store.js";
 
 const linux = process.platform === "linux";
@@ -70,12 +69,12 @@ describe("written bytes land at their offsets", () => {
     }
   });
 
-  test.unless(
+  testUnless(
     deno ? undefined : "only Deno runs without the permission to reopen files (no --allow-all)",
     "through a descriptor in append mode in Deno with only the permissions the library needs",
     () => {
       const file = tempFile(contents);
-      const child = path.join(path.dirname(fileURLToPath(import.meta.url)), "child.js");
+      const child = childScript;
       const flags = ["--allow-read", "--allow-write", "--allow-env", "--allow-ffi"];
       const run = spawnSync(
         (deno as { execPath(): string }).execPath(),
@@ -94,7 +93,7 @@ describe("written bytes land at their offsets", () => {
     },
   );
 
-  test.unless(
+  testUnless(
     windows
       ? "Windows has no mode bits that refuse a new open of a file with a writable descriptor"
       : process.getuid?.() === 0 && typeof process.setuid !== "function"
@@ -116,7 +115,7 @@ describe("written bytes land at their offsets", () => {
 
   const big = 2 ** 31 + 3 * 4096 + 100; // past 2 GiB (int32 lengths and offsets), not a page multiple
   const memory = 2 * big + 2 ** 30; // the fallback holds the region and its copy in memory
-  test.unless(
+  testUnless(
     windows
       ? "an NTFS file is not sparse unless marked so, which node:fs cannot do: the test would write 2 GiB to the disk"
       : constants.MAX_LENGTH < big

@@ -9,7 +9,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { describe, test } from "../harness.js";
+import { describe } from "vitest";
+import { testUnless } from "../unless.js";
 import { type Confinement, runConfined, whyNot } from "./confine.js";
 import { type ChildResult, caps, tempFile } from "./helpers.js";
 
@@ -64,7 +65,7 @@ for (const [name, confinement] of fileSystems) {
       : undefined);
 
   describe(`a full file system (${name})`, () => {
-    test.unless(reserveSkip, "grow past the free space: ENOSPC from mapFile, no map, the file as it was", () => {
+    testUnless(reserveSkip, "grow past the free space: ENOSPC from mapFile, no map, the file as it was", () => {
       const r = outcome(runConfined(confinement, ["faults", "$DIR", "grow-enospc"]));
       const enospc = systemError("ENOSPC", "posix_fallocate");
       assert.deepEqual(r, {
@@ -79,7 +80,7 @@ for (const [name, confinement] of fileSystems) {
       });
     });
 
-    test.unless(
+    testUnless(
       reserveSkip,
       "grow reserves the blocks: once the disk is full, writes through the map still land",
       () => {
@@ -92,7 +93,7 @@ for (const [name, confinement] of fileSystems) {
       },
     );
 
-    test.unless(
+    testUnless(
       skip,
       "a write into a hole of a sparse file: ERR_MMAP_FAULT where survivesFileFaults, SIGBUS on other real maps, ENOSPC from the fallback's flush",
       () => {
@@ -141,7 +142,7 @@ for (const [name, confinement] of fileSystems) {
 
 describe("resource limits", () => {
   const memlock: Confinement = { limits: { memlock: 64 * KiB }, noIpcLock: true };
-  test.unless(
+  testUnless(
     whyNot(memlock),
     "RLIMIT_MEMLOCK: lock() of a bigger map is a coded error from mlock; the map stays usable",
     () => {
@@ -167,7 +168,7 @@ describe("resource limits", () => {
   );
 
   const nofile: Confinement = { limits: { nofile: 64 } };
-  test.unless(
+  testUnless(
     whyNot(nofile),
     "RLIMIT_NOFILE: with no descriptor left, mapFile is EMFILE, creates nothing, leaks nothing; real maps need none",
     () => {
@@ -189,7 +190,7 @@ describe("resource limits", () => {
   );
 
   const fsize: Confinement = { lateLimits: { fsize: 64 * KiB } };
-  test.unless(whyNot(fsize), "RLIMIT_FSIZE: grow past it is EFBIG and the file as it was, or SIGXFSZ", () => {
+  testUnless(whyNot(fsize), "RLIMIT_FSIZE: grow past it is EFBIG and the file as it was, or SIGXFSZ", () => {
     const file = tempFile(Buffer.alloc(5000, 0x41));
     const child = runConfined(fsize, ["faults", file, "fsize-grow"]);
     if (!ignores("SIGXFSZ")) {
@@ -208,7 +209,7 @@ describe("resource limits", () => {
     assert.equal(fs.existsSync(`${file}.new`), false);
   });
 
-  test.unless(whyNot(fsize), "RLIMIT_FSIZE: a write through a map past it reaches the file on a real map", () => {
+  testUnless(whyNot(fsize), "RLIMIT_FSIZE: a write through a map past it reaches the file on a real map", () => {
     const file = tempFile(Buffer.alloc(MiB));
     const child = runConfined(fsize, ["faults", file, "fsize-map"]);
     const at = 512 * KiB + 3;
@@ -250,7 +251,7 @@ describe("grow puts the file back when the map fails", () => {
     real && process.env.PORTABLE_MMAP_TEST_LAUNCHER
       ? "under an emulator (PORTABLE_MMAP_TEST_LAUNCHER) noexec never refuses: qemu-user translates the guest's code and maps no page executable"
       : undefined;
-  test.unless(emulated ?? whyNot(noexec), "an EXEC map on a noexec file system: EPERM from mmap after growing", () => {
+  testUnless(emulated ?? whyNot(noexec), "an EXEC map on a noexec file system: EPERM from mmap after growing", () => {
     const r = outcome(runConfined(noexec, ["faults", "$DIR", "grow-exec"]));
     if (real) {
       const eperm = systemError("EPERM", "mmap");
@@ -262,7 +263,7 @@ describe("grow puts the file back when the map fails", () => {
   });
 
   const nofile: Confinement = { limits: { nofile: 64 } };
-  test.unless(whyNot(nofile), "one descriptor left: the fallback's reopen is EMFILE after growing", () => {
+  testUnless(whyNot(nofile), "one descriptor left: the fallback's reopen is EMFILE after growing", () => {
     const file = tempFile(Buffer.alloc(5000, 0x41));
     const r = outcome(runConfined(nofile, ["faults", file, "grow-last-fd"]));
     if (reopens) {

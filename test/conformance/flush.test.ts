@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { map, mapFile, mapRegion, RDWR } from "portable-mmap";
-import { describe, test } from "../harness.js";
+import { describe, test } from "vitest";
 import { caps, pattern, tempFile, withFd } from "./helpers.js";
 
 describe("flush", () => {

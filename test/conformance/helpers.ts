@@ -64,8 +64,23 @@ export const backendName: string = info.selected;
 /** The documented differences of the backend under test. */
 export const caps: Capabilities = selected?.capabilities as Capabilities;
 
+/**
+ * The folder of the built suite (`build/test`): this file's own folder in the
+ * bundled suite, and `../../build/test` when vitest runs this file from source.
+ * Children and workers always run from there.
+ */
+const builtDir = ((here: string) =>
+  here.endsWith(".ts") ? path.resolve(path.dirname(here), "../../build/test") : path.dirname(here))(
+  fileURLToPath(import.meta.url),
+);
+
+/** A script of the built suite (`child.js`, `worker.js`), by name. */
+export function builtScript(name: string): string {
+  return path.join(builtDir, name);
+}
+
 /** The suite's child-process script (child.ts, built next to this file). */
-export const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "child.js");
+export const childScript = builtScript("child.js");
 
 /** The result of a child process. */
 export interface ChildResult {

@@ -6,7 +6,8 @@
  * documented outcome on every backend.
  */
 import * as assert from "node:assert/strict";
-import { describe, test } from "../harness.js";
+import { describe, test } from "vitest";
+import { testUnless } from "../unless.js";
 import { backendName, caps, runChild, tempFile } from "./helpers.js";
 
 const real = caps.sharesPageCache;
@@ -134,17 +135,17 @@ describe("no crash from JavaScript", () => {
     }
   });
 
-  test.unless(noTransfer, "buffer.transfer() then unmap()", () => assertMoveOut(scenario("transfer")));
+  testUnless(noTransfer, "buffer.transfer() then unmap()", () => assertMoveOut(scenario("transfer")));
   test("structuredClone with a transfer list, then unmap()", () => assertMoveOut(scenario("clone")));
   test("postMessage with a transfer list, then unmap()", () => assertMoveOut(scenario("port")));
 
-  test.unless(noTransfer, "buffer.transfer(), then the map is collected: the moved buffer keeps working", () => {
+  testUnless(noTransfer, "buffer.transfer(), then the map is collected: the moved buffer keeps working", () => {
     const r = scenario("transfer-drop");
     assert.equal(r.before, 0x41);
     assert.equal(r.file1, real ? 0x33 : 0x41, "writes through the moved buffer reach the file on a real map");
   });
 
-  test.unless(noTransfer, "buffer.transfer(0) frees the memory; unmap() afterwards touches no other map", () => {
+  testUnless(noTransfer, "buffer.transfer(0) frees the memory; unmap() afterwards touches no other map", () => {
     const r = scenario("transfer-zero");
     // The fallback says what it could not write back; the others lose nothing (the file's pages).
     const lost = real ? {} : { unmapError: "ERR_MMAP_DETACHED" };
@@ -287,12 +288,12 @@ describe("no crash from JavaScript", () => {
     });
   });
 
-  test.unless(noTransfer, "a range whose getter moves the memory away", () => {
+  testUnless(noTransfer, "a range whose getter moves the memory away", () => {
     const lost = real ? {} : { unmapError: "ERR_MMAP_DETACHED" };
     assert.deepEqual(scenario("getter-transfer"), { code: "ERR_MMAP_DETACHED", ...lost, movedLength: 1 << 20 });
   });
 
-  test.unless(
+  testUnless(
     process.platform === "linux" ? undefined : "counts mappings through /proc/self/maps, which only Linux has",
     "100,000 map/touch/unmap cycles with no await do not pile up mappings",
     () => {

@@ -2,7 +2,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { ANON, map, mapRegion, RDWR } from "portable-mmap";
-import { describe, test } from "../harness.js";
+import { describe, test } from "vitest";
+import { testUnless } from "../unless.js";
 import { caps, pattern, runChild, tempFile, throwsCode, withFd } from "./helpers.js";
 
 describe("unmap", () => {
@@ -104,7 +105,7 @@ describe("unmap", () => {
     }
   });
 
-  test.unless(
+  testUnless(
     process.platform === "linux" ? undefined : "counts mappings through /proc/self/maps, which only Linux has",
     "maps dropped without unmap are released after garbage collection",
     () => {

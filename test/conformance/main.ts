@@ -19,6 +19,9 @@ import "./durability.test.js";
 import "./workers.test.js";
 import "./faults.test.js";
 import "./examples.test.js";
+import "./open-errors.test.js";
+import "./cli.test.js";
+import "./module-instance.test.js";
 
 const report = await run(`conformance[${backendName}]`);
 const out = process.env.PORTABLE_MMAP_REPORT;

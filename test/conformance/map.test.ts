@@ -16,7 +16,8 @@ import {
   RDONLY,
   RDWR,
 } from "portable-mmap";
-import { describe, test } from "../harness.js";
+import { describe, test } from "vitest";
+import { testUnless } from "../unless.js";
 import { backendName, caps, pattern, tempFile, throwsCode, withFd } from "./helpers.js";
 
 describe("map", () => {
@@ -194,7 +195,7 @@ describe("the end of the file", () => {
     assert.equal(fs.statSync(file).size, 100);
   });
 
-  test.unless(
+  testUnless(
     process.platform === "win32" ? "Windows has no st_blocks to count what a file allocates" : undefined,
     "grow to a region far past the end reserves the region only: the gap before it stays a hole",
     () => {

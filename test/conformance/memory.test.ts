@@ -2,7 +2,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { type Advice, ANON, COPY, EXEC, map, mapRegion, pageSize, RDONLY, RDWR } from "portable-mmap";
-import { describe, test } from "../harness.js";
+import { describe, test } from "vitest";
+import { testUnless } from "../unless.js";
 import { caps, pattern, runChild, tempFile, throwsCode, withFd } from "./helpers.js";
 
 describe("lock and unlock", () => {
@@ -20,7 +21,7 @@ describe("lock and unlock", () => {
     anon.unmap();
   });
 
-  test.unless(
+  testUnless(
     process.platform === "linux" ? undefined : "reads VmLck from /proc/self/status, which only Linux has",
     "lock pins the pages (VmLck grows) only where the backend locks memory",
     () => {
@@ -105,8 +106,11 @@ describe("protect", () => {
 
   test("COPY or a bad value is ERR_INVALID_ARG_VALUE; a non-number ERR_INVALID_ARG_TYPE", () => {
     const m = mapRegion(null, 10, RDWR, ANON);
+    // @ts-expect-error: not a PageProt: a type error in TypeScript; JavaScript callers get the coded error
     throwsCode(() => m.protect(4), TypeError, "ERR_INVALID_ARG_VALUE");
+    // @ts-expect-error: not a PageProt: a type error in TypeScript; JavaScript callers get the coded error
     throwsCode(() => m.protect(1), TypeError, "ERR_INVALID_ARG_VALUE");
+    // @ts-expect-error: not a PageProt: a type error in TypeScript; JavaScript callers get the coded error
     throwsCode(() => m.protect(-2), TypeError, "ERR_INVALID_ARG_VALUE");
     throwsCode(() => m.protect(2 ** 32 + 2), TypeError, "ERR_INVALID_ARG_VALUE"); // RDWR after a ToInt32 wrap
     throwsCode(() => m.protect("2" as unknown as number), TypeError, "ERR_INVALID_ARG_TYPE");

@@ -17,7 +17,7 @@
 import * as fs from "node:fs";
 import * as fc from "fast-check";
 import { pageSize } from "portable-mmap";
-import { describe, test } from "../harness.js";
+import { describe, test } from "vitest";
 import { backendName, caps, tempFile } from "./helpers.js";
 import { FileModel } from "./model.js";
 import { alphabet, commands, type Real } from "./model-commands.js";

@@ -8,12 +8,13 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { Worker } from "node:worker_threads";
-import { describe, test } from "../harness.js";
-import { backendName, caps, pattern, runChild, tempFile } from "./helpers.js";
+import { describe, test } from "vitest";
+import { testUnless } from "../unless.js";
+import { backendName, builtScript, caps, pattern, runChild, tempFile } from "./helpers.js";
 import type { Released } from "./worker-release-child.js";
 import type { WriteRange } from "./worker-tasks.js";
 
-const workerScript = new URL("./worker.js", import.meta.url);
+const workerScript = builtScript("worker.js");
 
 /** Starts a worker; resolves `mapped` with its first message and `ended` with its exit code. */
 function start(task: WriteRange): { mapped: Promise<Record<string, unknown>>; ended: Promise<number> } {
@@ -59,7 +60,7 @@ describe("worker threads", () => {
     assert.equal(at, -1, `byte ${at}: 0x${got[at]?.toString(16)}, expected 0x${want[at]?.toString(16)}`);
   });
 
-  test.unless(
+  testUnless(
     process.platform === "linux" ? undefined : "counts mappings through /proc/self/maps, which only Linux has",
     "a worker that ends without unmap() leaves no mapping of the file once it has ended (koffi: but after terminate())",
     () => {

@@ -17,7 +17,9 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Page } from "playwright-core";
-import { describe, run, test } from "../harness.js";
+import { describe, test } from "vitest";
+import { run } from "../harness.js";
+import { testUnless } from "../unless.js";
 import { findChromium, SiteBrowser, screenshotDir, withProblems } from "./browser.js";
 import { planSite, repoRoot } from "./pages.js";
 
@@ -100,25 +102,25 @@ describe("documentation site", () => {
 
   if (plan.notBuilt) return;
 
-  test.unless(skip, "index page", () => checkPage("index.html", "index page"));
+  testUnless(skip, "index page", () => checkPage("index.html", "index page"));
 
   if (plan.mmapPage) {
     const mmap = plan.mmapPage;
-    test.unless(skip, `MMap class page (${mmap})`, () => checkPage(mmap, "MMap class page", "Class MMap"));
+    testUnless(skip, `MMap class page (${mmap})`, () => checkPage(mmap, "MMap class page", "Class MMap"));
   } else {
     test("MMap class page", () => assert.fail('no page of the site has the h1 "Class MMap"'));
   }
 
   for (const guide of plan.guides) {
     for (const page of guide.pages) {
-      test.unless(skip, `guide ${guide.file} (${page})`, () => checkPage(page, `guide ${guide.file}`, guide.heading));
+      testUnless(skip, `guide ${guide.file} (${page})`, () => checkPage(page, `guide ${guide.file}`, guide.heading));
     }
   }
   for (const page of plan.otherDocuments) {
-    test.unless(skip, `document page ${page}`, () => checkPage(page, `document page ${page}`));
+    testUnless(skip, `document page ${page}`, () => checkPage(page, `document page ${page}`));
   }
 
-  test.unless(skip, 'search: "mapRegion" finds the mapRegion page, and its link opens it', async () => {
+  testUnless(skip, 'search: "mapRegion" finds the mapRegion page, and its link opens it', async () => {
     const site = await browser();
     const visit = await site.visit("index.html", "search", false);
     const { page, problems } = visit;

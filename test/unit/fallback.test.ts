@@ -7,12 +7,13 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { describe, test } from "vitest";
 import type { MapRequest } from "../../src/backends/contract.js";
 import { openOwnDescriptor } from "../../src/backends/fallback/descriptor.js";
 import { createBackend } from "../../src/backends/fallback/index.js";
 import { readAt, writeAt } from "../../src/backends/fallback/io.js";
 import { placementOf, writeFirstByte } from "../../src/backends/fallback/placement.js";
-import { describe, test } from "../harness.js";
+import { testUnless } from "../unless.js";
 
 const linux = process.platform === "linux";
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-unit-"));
@@ -28,7 +29,7 @@ function fileWith(contents: Uint8Array): string {
 const openDescriptors = (): number => fs.readdirSync("/proc/self/fd").length;
 
 describe("fallback memory", () => {
-  test.unless(
+  testUnless(
     linux ? undefined : "counts descriptors in /proc/self/fd, which only Linux has",
     "a failed allocation of the map or of its copy is ENOMEM from mmap and leaves no descriptor open",
     () => {
@@ -101,7 +102,7 @@ describe("fallback placement", () => {
     ? undefined
     : "reads /proc/self/fdinfo, and relies on Linux's pwrite appending under O_APPEND";
 
-  test.unless(linuxOnly, "the open flags tell a descriptor in append mode", () => {
+  testUnless(linuxOnly, "the open flags tell a descriptor in append mode", () => {
     const file = fileWith(Buffer.alloc(16, 0x41));
     const appending = fs.openSync(file, "a+");
     const plain = fs.openSync(file, "r+");
@@ -119,7 +120,7 @@ describe("fallback placement", () => {
     }
   });
 
-  test.unless(linuxOnly, "the first byte written tells where writes through a descriptor land", () => {
+  testUnless(linuxOnly, "the first byte written tells where writes through a descriptor land", () => {
     const file = fileWith(Buffer.alloc(16, 0x41));
     const appending = fs.openSync(file, "a+");
     const plain = fs.openSync(file, "r+");

@@ -7,10 +7,11 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
+import { describe } from "vitest";
 import { bindPosix, type PosixCalls, posixTable } from "../../src/backends/koffi/posix.js";
 import type { Koffi, PosixTable } from "../../src/backends/koffi/types.js";
 import { bindWindows } from "../../src/backends/koffi/windows.js";
-import { describe, test } from "../harness.js";
+import { testUnless } from "../unless.js";
 
 const windows = process.platform === "win32";
 const linux = process.platform === "linux";
@@ -58,7 +59,7 @@ const vmFlags = (addr: bigint): string[] => /VmFlags:(.*)/.exec(smaps(addr))?.[1
 const perms = (addr: bigint): string => smaps(addr).split("\n")[0]?.split(" ")[1] ?? "";
 
 describe("koffi constants (POSIX)", () => {
-  test.unless(posixReason, "sysconf(_SC_PAGESIZE) is the page size an anonymous mapping really has", () => {
+  testUnless(posixReason, "sysconf(_SC_PAGESIZE) is the page size an anonymous mapping really has", () => {
     const { t, c, k, page } = posix();
     assert.ok(page >= 4096 && (page & (page - 1)) === 0, `page size ${page}`);
     const addr = anon(3 * page);
@@ -77,13 +78,13 @@ describe("koffi constants (POSIX)", () => {
     }
   });
 
-  test.unless(posixReason, "a failing mmap returns MAP_FAILED (all ones) and errno is read right after", () => {
+  testUnless(posixReason, "a failing mmap returns MAP_FAILED (all ones) and errno is read right after", () => {
     const { t, c, k, page } = posix();
     assert.equal(c.mmap(null, page, t.PROT_READ, t.MAP_PRIVATE, -1, 0), c.MAP_FAILED);
     assert.equal(k.errno(), os.constants.errno.EBADF);
   });
 
-  test.unless(posixReason, "MAP_ANON maps zeroed memory and needs no descriptor", () => {
+  testUnless(posixReason, "MAP_ANON maps zeroed memory and needs no descriptor", () => {
     const { c, page } = posix();
     const addr = anon(page);
     try {
@@ -96,7 +97,7 @@ describe("koffi constants (POSIX)", () => {
     }
   });
 
-  test.unless(posixReason, "MAP_SHARED writes reach the file, MAP_PRIVATE writes do not", () => {
+  testUnless(posixReason, "MAP_SHARED writes reach the file, MAP_PRIVATE writes do not", () => {
     const { t, c, k, page } = posix();
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "koffi-constants-")), "f.bin");
     fs.writeFileSync(file, Buffer.alloc(page, 1));
@@ -119,7 +120,7 @@ describe("koffi constants (POSIX)", () => {
     }
   });
 
-  test.unless(posixReason, "MAP_FIXED places a mapping at the address given, replacing what was there", () => {
+  testUnless(posixReason, "MAP_FIXED places a mapping at the address given, replacing what was there", () => {
     const { t, c, k, page } = posix();
     const addr = anon(2 * page);
     try {
@@ -135,7 +136,7 @@ describe("koffi constants (POSIX)", () => {
     }
   });
 
-  test.unless(posixReason, "MAP_NORESERVE is the flag that skips the swap reservation", () => {
+  testUnless(posixReason, "MAP_NORESERVE is the flag that skips the swap reservation", () => {
     const { t, c, page } = posix();
     if (t.MAP_NORESERVE === 0) return; // the OS has none (FreeBSD)
     const addr = anon(page, undefined, t.MAP_NORESERVE);
@@ -151,7 +152,7 @@ describe("koffi constants (POSIX)", () => {
     }
   });
 
-  test.unless(posixReason, "PROT_READ, PROT_WRITE and PROT_EXEC give the protection they name", () => {
+  testUnless(posixReason, "PROT_READ, PROT_WRITE and PROT_EXEC give the protection they name", () => {
     const { t, c, page } = posix();
     const addr = anon(page);
     try {
@@ -168,7 +169,7 @@ describe("koffi constants (POSIX)", () => {
     }
   });
 
-  test.unless(posixReason, "MS_SYNC, MS_ASYNC and MS_INVALIDATE are the flags msync knows", () => {
+  testUnless(posixReason, "MS_SYNC, MS_ASYNC and MS_INVALIDATE are the flags msync knows", () => {
     const { t, c, k, page } = posix();
     const addr = anon(page);
     try {
@@ -189,7 +190,7 @@ describe("koffi constants (POSIX)", () => {
     }
   });
 
-  test.unless(posixReason, "POSIX_MADV_* are the advice values posix_madvise knows", () => {
+  testUnless(posixReason, "POSIX_MADV_* are the advice values posix_madvise knows", () => {
     const { t, c, page } = posix();
     const addr = anon(page);
     try {
@@ -223,13 +224,13 @@ describe("koffi constants (POSIX)", () => {
 
 describe("koffi constants (Windows)", () => {
   const reason = unavailable ?? (windows ? undefined : "Windows values; this is not Windows");
-  test.unless(reason, "GetSystemInfo gives the page size and the 64 KiB allocation granularity", () => {
+  testUnless(reason, "GetSystemInfo gives the page size and the 64 KiB allocation granularity", () => {
     const w = bindWindows(koffi as Koffi);
     assert.ok(w.pageSize >= 4096 && (w.pageSize & (w.pageSize - 1)) === 0);
     assert.equal(w.allocationGranularity, 65536);
   });
 
-  test.unless(reason, "uv_get_osfhandle turns a Node descriptor into a HANDLE", () => {
+  testUnless(reason, "uv_get_osfhandle turns a Node descriptor into a HANDLE", () => {
     const w = bindWindows(koffi as Koffi);
     const fd = fs.openSync(process.execPath, "r");
     try {

@@ -7,11 +7,11 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { describe, test } from "vitest";
 import { COPY, RDONLY, RDWR } from "../../src/api/constants.js";
 import { systemError } from "../../src/api/errors.js";
 import { mapFileWith } from "../../src/api/map.js";
 import type { Backend, MapRequest } from "../../src/backends/contract.js";
-import { describe, test } from "../harness.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-unit-"));
 process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));

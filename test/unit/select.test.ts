@@ -5,6 +5,7 @@
  * through the package in child processes, with backends that really fail.
  */
 import * as assert from "node:assert/strict";
+import { describe, test } from "vitest";
 import type { CodedError } from "../../src/api/errors.js";
 import {
   FALLBACK_WARNING_CODE,
@@ -16,7 +17,6 @@ import {
 import { createSelector } from "../../src/api/select.js";
 import { BACKEND_ENV, backendNames, parseBackendSetting, readBackendEnv } from "../../src/api/setting.js";
 import type { Backend, BackendName } from "../../src/backends/contract.js";
-import { describe, test } from "../harness.js";
 
 /** A selector over fake backends: those in `loadable` load, the others throw `<name> is missing here`. */
 function fakeSelector(setting: string | undefined, loadable: readonly BackendName[]) {

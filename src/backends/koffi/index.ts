@@ -133,10 +133,17 @@ function sharedCounters(): Int32Array {
 
 /**
  * Builds the backend over one system layer; `detach` undefined means the
- * runtime cannot detach koffi's buffers. Exported for the unit tests; `load`
- * is the way in.
+ * runtime cannot detach koffi's buffers. `atExit` is given the function that
+ * gives back what is held when the worker thread ends (by default it runs at
+ * a worker's exit; the unit tests call it themselves). Exported for the unit
+ * tests; `load` is the way in.
  */
-export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefined): Backend<Handle> {
+export function createBackend(
+  koffi: Koffi,
+  sys: System,
+  detach: Detach | undefined,
+  atExit: (releaseAll: (drained: boolean) => void) => void = releaseAtWorkerExit,
+): Backend<Handle> {
   const capabilities: Capabilities = Object.freeze({
     sharesPageCache: true,
     locksMemory: true,
@@ -268,7 +275,7 @@ export function createBackend(koffi: Koffi, sys: System, detach: Detach | undefi
    * natural end); otherwise it becomes zero pages, as after `unmap()`, and
    * stays reserved (address space, no memory, no file) until the process ends.
    */
-  releaseAtWorkerExit((drained) => {
+  atExit((drained) => {
     for (const [h, entry] of held) {
       const buffer = entry.buffer.deref();
       if (buffer !== undefined && buffer.byteLength === 0 && !entry.unmapping) {

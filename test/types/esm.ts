@@ -1,0 +1,155 @@
+/**
+ * Type tests of the published ESM types (dist/index.d.ts), compiled by
+ * scripts/type-tests.mjs and never run. Each `@ts-expect-error` line must be
+ * a type error (tsc fails on one that is not), and each `expectType` must hold.
+ */
+import { open } from "node:fs/promises";
+import {
+  ANON,
+  COPY,
+  EXEC,
+  type FileLike,
+  type MapFileOptions,
+  type MapFlags,
+  MMap,
+  MmapSystemError,
+  map,
+  mapFile,
+  mapRegion,
+  type PageProt,
+  type Prot,
+  RDONLY,
+  RDWR,
+} from "portable-mmap";
+
+/** True when A and B are the same type. */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+/** Compiles only for `true`. */
+function expectType<T extends true>(_proof?: T): void {}
+
+export async function positive(fd: number): Promise<void> {
+  // Every prot, alone and with EXEC; the bitwise combinations are plain numbers to TypeScript.
+  map(fd);
+  map(fd, RDONLY);
+  map(fd, RDWR);
+  map(fd, COPY);
+  map(fd, RDONLY | EXEC);
+  map(fd, RDWR | EXEC);
+  map(fd, COPY | EXEC);
+  map(fd, RDWR, 0);
+  map(fd, 10); // RDWR | EXEC written as its value
+  const chosen = fd > 2 ? RDWR : RDONLY;
+  map(fd, chosen);
+  const computed: number = RDWR;
+  map(fd, computed);
+  mapRegion(null, 4096, RDWR, ANON);
+  mapRegion(fd, 10n, COPY | EXEC, 0, 4096n);
+  mapRegion(fd, -1, RDONLY, 0, 3);
+
+  // FileLike: a descriptor or a FileHandle.
+  const handle = await open("data.bin");
+  map(handle, RDONLY);
+  const file: FileLike = handle;
+  mapRegion(file, 10);
+
+  // mapFile: every path type fs takes, and every option.
+  mapFile("data.bin");
+  mapFile(new URL("file:///data.bin"), { prot: COPY });
+  mapFile(Buffer.from("data.bin"));
+  mapFile("data.bin", { prot: RDWR, flags: 0, offset: 4096n, length: 1 << 20, grow: true });
+  mapFile("data.bin", { prot: RDWR | EXEC });
+  const options: MapFileOptions = { prot: COPY, length: 10 };
+  mapFile("data.bin", options);
+
+  // Return types.
+  const m = mapFile("data.bin", { prot: RDWR });
+  expectType<Equal<typeof m, MMap>>();
+  expectType<Equal<ReturnType<typeof map>, MMap>>();
+  expectType<Equal<ReturnType<typeof mapRegion>, MMap>>();
+  expectType<Equal<typeof m.prot, Prot>>();
+  expectType<Equal<typeof m.flags, MapFlags>>();
+  expectType<Equal<Prot, 0 | 2 | 4 | 8 | 10 | 12>>();
+  expectType<Equal<PageProt, 0 | 2 | 8 | 10>>();
+  expectType<Equal<MapFlags, 0 | 1>>();
+  expectType<Equal<ReturnType<MMap["asBuffer"]>, Buffer<ArrayBuffer>>>();
+  expectType<Equal<ReturnType<MMap["flushAsync"]>, Promise<void>>>();
+  expectType<Equal<ReturnType<MMap["residency"]>, Uint8Array>>();
+  const view: Uint8Array = m;
+  expectType<Equal<typeof view.length, number>>();
+  m.protect(RDONLY);
+  m.protect(RDWR | EXEC);
+  m.protect(m.prot === COPY ? RDONLY : RDWR);
+  m.advise("willneed", { offset: 0, length: 10 });
+  m.flush();
+  await m.flushAsync({ offset: 4096 });
+  {
+    using scoped = map(fd);
+    expectType<Equal<typeof scoped, MMap>>();
+  }
+
+  // Errors.
+  const error: unknown = undefined;
+  if (error instanceof MmapSystemError) {
+    expectType<Equal<typeof error.code, string>>();
+    expectType<Equal<typeof error.errno, number>>();
+    expectType<Equal<typeof error.syscall, string>>();
+    expectType<Equal<typeof error.path, string | undefined>>();
+  }
+}
+
+export function negative(fd: number, m: MMap): void {
+  // @ts-expect-error 3 is no protection
+  map(fd, 3);
+  // @ts-expect-error ANON is a flag, not a protection
+  map(fd, ANON);
+  // @ts-expect-error RDWR | ANON written as its value
+  mapRegion(fd, 10, 3);
+  // @ts-expect-error 2 is no flag
+  mapRegion(fd, 10, RDONLY, 2);
+  // @ts-expect-error map() cannot take ANON: it needs a length
+  map(fd, RDONLY, ANON);
+  // @ts-expect-error a string prot
+  map(fd, "2");
+  // @ts-expect-error a path is not a FileLike
+  map("data.bin");
+  // @ts-expect-error a string length
+  mapRegion(fd, "10");
+  // @ts-expect-error an object without fd
+  mapRegion({ handle: 3 }, 10);
+  // @ts-expect-error mapFile takes a path, not a descriptor
+  mapFile(fd);
+  // @ts-expect-error 3 is no protection
+  mapFile("data.bin", { prot: 3 });
+  // @ts-expect-error 2 is no flag
+  mapFile("data.bin", { flags: 2 });
+  // @ts-expect-error mapFile() cannot take ANON
+  mapFile("data.bin", { flags: ANON });
+  // @ts-expect-error an unknown option key
+  mapFile("data.bin", { prot: RDWR, grwo: true });
+  // @ts-expect-error an unknown option key, alone
+  mapFile("data.bin", { mode: "r" });
+  // @ts-expect-error grow is a boolean
+  mapFile("data.bin", { grow: "yes" });
+  // @ts-expect-error a string prot
+  mapFile("data.bin", { prot: "2" });
+  // @ts-expect-error a string offset
+  mapFile("data.bin", { offset: "0" });
+  // @ts-expect-error 7 is no protection
+  const options: MapFileOptions = { prot: 7 };
+  // @ts-expect-error COPY cannot be set by protect()
+  m.protect(COPY);
+  // @ts-expect-error nor can COPY | EXEC, written as its value
+  m.protect(12);
+  // @ts-expect-error 3 is no protection
+  m.protect(3);
+  // @ts-expect-error an unknown advice
+  m.advise("never");
+  // @ts-expect-error prot is read-only
+  m.prot = RDWR;
+  // @ts-expect-error maps are made by map(), mapRegion() and mapFile()
+  new MMap(10);
+  // @ts-expect-error an unknown range key
+  m.flush({ start: 0 });
+  void options;
+}
