@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
 import { defineConfig } from "tsup";
+
+const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
 
 // The library is built once, as CommonJS: dist/index.cjs, and dist/cli.cjs
 // for the command line, which share one chunk (splitting), so the CLI runs the
@@ -6,9 +9,10 @@ import { defineConfig } from "tsup";
 // the ESM entry, is a thin wrapper over index.cjs written afterwards by
 // scripts/esm-wrapper.mjs (with index.d.ts), so `import` and `require` in one
 // process get the same MMap class and one backend selection (Node's advice
-// for dual packages). `shims` gives the CJS build `import.meta.url`, which the
-// backends use to find the package root. No source maps: they would point at
-// src/, which is not shipped.
+// for dual packages). No `shims`: tsup's import.meta.url shim reads
+// __filename when the chunk loads, which throws inside an ES-module bundle;
+// src/backends/module-location.ts finds the file lazily instead. No source
+// maps: they would point at src/, which is not shipped.
 export default defineConfig({
   entry: { index: "src/index.ts", cli: "src/cli.ts" },
   format: ["cjs"],
@@ -16,7 +20,10 @@ export default defineConfig({
   dts: { entry: { index: "src/index.ts" }, compilerOptions: { stripInternal: true } },
   target: "node20",
   platform: "node",
-  shims: true,
+  shims: false,
+  // The CLI's --version, known without reading package.json (Deno may not be allowed to).
+  // import.meta.url does not exist in CommonJS: module-location.ts then uses __filename.
+  define: { __PORTABLE_MMAP_VERSION__: JSON.stringify(version), "import.meta.url": "undefined" },
   clean: true,
   sourcemap: false,
   splitting: true,

@@ -131,6 +131,7 @@ try {
       f === "binding.gyp" ||
       f.endsWith(".map") ||
       f.startsWith("native/build/") ||
+      f.startsWith("native/node_modules/") ||
       f.startsWith("build/") ||
       f === "dist/cli.js",
   );
@@ -139,6 +140,10 @@ try {
   const hooks = ["preinstall", "install", "postinstall", "prepare"].filter((hook) => manifest.scripts?.[hook]);
   if (hooks.length > 0) throw new Error(`package.json has install-time scripts: ${hooks.join(", ")}`);
   if (manifest.dependencies?.["node-addon-api"]) throw new Error("node-addon-api (build-time only) is a dependency");
+  if (manifest.devDependencies) throw new Error("the packed package.json has devDependencies");
+  // prepack swapped package.json for the packed one; postpack must have put the repository's back.
+  if (!given && !JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts?.prepare)
+    throw new Error("after npm pack, the repository's package.json has no prepare: postpack did not restore it");
   console.log("no root binding.gyp, no source maps, no install-time script; build-time packages are not dependencies");
   const prebuilt = files.filter((f) => f.startsWith("prebuilds/"));
   // A binary node-gyp-build would load here: this platform's folder, this libc's tag (or none).
@@ -238,6 +243,29 @@ if (fs.readFileSync("data2.bin")[99] !== 3) throw new Error("round trip failed")
 console.log(backendInfo().selected);`,
   );
   check(run(process.execPath, ["use.mjs"], app).trim(), "import");
+
+  step(
+    "bundled into an ES module against the advice (esbuild, with a require banner): no crash, the fallback says why",
+  );
+  const esbuild = path.join(root, "node_modules", "esbuild", "bin", "esbuild");
+  run(
+    process.execPath,
+    [
+      esbuild,
+      "use.mjs",
+      "--bundle",
+      "--platform=node",
+      "--format=esm",
+      "--outfile=bundled.mjs",
+      "--log-level=error",
+      "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    ],
+    app,
+  );
+  const bundled = spawnSync(process.execPath, ["bundled.mjs"], { cwd: app, encoding: "utf8" });
+  if (bundled.status !== 0 || bundled.stdout.trim() !== "fallback" || !/bundled into an ES module/.test(bundled.stderr))
+    throw new Error(`the ES-module bundle: status ${bundled.status}\n${bundled.stdout}${bundled.stderr}`);
+  console.log("bundle: ran on the fallback, and its warning says the package was bundled");
 
   step("type-check a TypeScript user of the package");
   fs.writeFileSync(

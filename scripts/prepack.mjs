@@ -4,18 +4,15 @@
  * publish`, the prebuilds this machine's toolchains can make, and refuses to
  * go on if one a release promises is missing (scripts/check-prebuilds.mjs).
  *
- * npm also runs `prepack` when it installs the package from a git URL, in a
- * clone with the devDependencies installed: there only dist/ is built (no
- * compiler is asked for; koffi serves where no prebuild is shipped).
- *
- * Last, it takes the `prepare` script out of package.json for the tarball
- * (npm 11 reports an installed package's `prepare` as an install script);
- * `postpack` puts it back.
+ * Last, it writes the package.json the tarball carries, without `prepare`
+ * and `devDependencies` (scripts/lib/pack-manifest.mjs); `postpack` puts the
+ * repository's back. It refuses `npm publish` from the folder, which would
+ * send the registry the repository's package.json: publish the tarball.
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { removePrepare, restorePrepare } from "./lib/manifest-scripts.mjs";
+import { restoreManifest, writePackManifest } from "./lib/pack-manifest.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -24,16 +21,26 @@ function step(args) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-// A pack that failed after prepack left package.json without prepare: repair it first.
-restorePrepare();
+// A pack that failed after prepack left the packed package.json in place: put the saved one back first.
+restoreManifest();
+if (process.env.npm_command === "publish") {
+  console.error(
+    [
+      "portable-mmap: refusing to publish from the folder: npm would send the registry the package.json",
+      "as it is after postpack (with prepare and devDependencies). Publish the packed tarball, as the",
+      "release workflow does: npm pack, then npm publish portable-mmap-<version>.tgz",
+    ].join("\n"),
+  );
+  process.exit(1);
+}
 step([path.join(root, "node_modules", "tsup", "dist", "cli-default.js")]);
 step([path.join(root, "scripts", "esm-wrapper.mjs"), path.join(root, "dist")]);
 const command = process.env.npm_command;
-if (command === "pack" || command === "publish") {
+if (command === "pack") {
   // PORTABLE_MMAP_PREBUILT=1: prebuilds/ holds what the release workflow built on each platform; build none here.
   if (process.env.PORTABLE_MMAP_PREBUILT !== "1") step([path.join(root, "scripts", "prebuild.mjs"), "--available"]);
   step([path.join(root, "scripts", "check-prebuilds.mjs")]);
 } else {
   console.log(`portable-mmap: prepack for npm ${command ?? "(unknown)"}: dist/ only, no prebuilds`);
 }
-removePrepare();
+writePackManifest();

@@ -4,7 +4,7 @@
  * a checkout, and when npm installs the package from a git URL (npm runs only
  * `prepare` there, in a clone with the devDependencies). For `npm pack` and
  * `npm publish` it does nothing: `prepack` has built dist/ already. The
- * published package.json has no `prepare` (scripts/lib/manifest-scripts.mjs).
+ * published package.json has no `prepare` (scripts/lib/pack-manifest.mjs).
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";

@@ -22,12 +22,16 @@ interface Counts {
   skipped: number;
 }
 
+/** How a child ended: its counts (from its closing line, if it printed one) and its exit. */
+interface Outcome extends Counts {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  /** Whether it printed its closing line with the counts. */
+  summarized: boolean;
+}
+
 /** Runs one built test file in a child process (with `options` for the runtime), echoing its output, and reads its closing counts. */
-function runFile(
-  file: string,
-  env: Record<string, string>,
-  options: string[] = [],
-): Promise<Counts & { status: number | null }> {
+function runFile(file: string, env: Record<string, string>, options: string[] = []): Promise<Outcome> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, ...options, path.join(here, file)], {
       env: { ...process.env, ...env },
@@ -38,12 +42,14 @@ function runFile(
       output += chunk;
       process.stdout.write(chunk);
     });
-    child.on("close", (status) => {
+    child.on("close", (status, signal) => {
       const last = [...output.matchAll(/^\S+: (\d+) passed, (\d+) failed, (\d+) skipped$/gm)].at(-1);
       resolve({
         status,
+        signal,
+        summarized: last !== undefined,
         passed: Number(last?.[1] ?? 0),
-        failed: last ? Number(last[2]) : 1,
+        failed: Number(last?.[2] ?? 0),
         skipped: Number(last?.[3] ?? 0),
       });
     });
@@ -64,13 +70,22 @@ const info = backendInfo();
 const total: Counts = { passed: 0, failed: 0, skipped: 0 };
 const rows: string[] = [];
 
-function add(label: string, counts: Counts & { status: number | null }): void {
-  // A child that crashed or exited non-zero without failing a test still fails the run.
-  const failed = counts.failed + (counts.status !== 0 && counts.failed === 0 ? 1 : 0);
-  total.passed += counts.passed;
+function add(label: string, outcome: Outcome): void {
+  // A child that crashed, exited non-zero or printed no counts fails the run, even
+  // when its counts show no failure; the passes it did count still count.
+  const exit =
+    outcome.signal !== null
+      ? `killed by ${outcome.signal}`
+      : outcome.status !== 0
+        ? `exit code ${outcome.status}`
+        : undefined;
+  const notes = [...(exit ? [exit] : []), ...(outcome.summarized ? [] : ["no closing counts"])];
+  const failed = outcome.failed + (notes.length > 0 && outcome.failed === 0 ? 1 : 0);
+  total.passed += outcome.passed;
   total.failed += failed;
-  total.skipped += counts.skipped;
-  rows.push(`${label.padEnd(24)} ${counts.passed} passed, ${failed} failed, ${counts.skipped} skipped`);
+  total.skipped += outcome.skipped;
+  const note = notes.length > 0 ? ` (${notes.join(", ")})` : "";
+  rows.push(`${label.padEnd(24)} ${outcome.passed} passed, ${failed} failed, ${outcome.skipped} skipped${note}`);
 }
 
 for (const [variable, list] of [

@@ -5,14 +5,17 @@ import * as fs from "node:fs";
 /**
  * Every prebuild a release promises: the folder node-gyp-build searches
  * (`prebuilds/<platform>-<arch>`), the libc tag on Linux, and the GitHub
- * runner (and container) that builds it in .github/workflows/release.yml. The
- * glibc builds run in Debian 12 (node:20-bookworm, which has g++, make and
- * Python), the toolchain `npm run build:prebuilds` is checked with here: the build
- * fails if the addon needs a glibc newer than 2.28.
+ * runner that builds it in .github/workflows/release.yml, and where on it:
+ * the glibc builds run as a job container in Debian 12 (node:20-bookworm,
+ * which has g++, make and Python), the toolchain `npm run build:prebuilds` is
+ * checked with here (the build fails if the addon needs a glibc newer than
+ * 2.28); the musl builds run with `docker run` in Alpine, not as a job
+ * container, since the runner cannot run JavaScript actions (checkout,
+ * upload-artifact) in an Alpine container on arm64.
  */
 export const releaseTargets = [
   { id: "linux-x64-glibc", dir: "linux-x64", libc: "glibc", runner: "ubuntu-24.04", container: "node:20-bookworm" },
-  { id: "linux-x64-musl", dir: "linux-x64", libc: "musl", runner: "ubuntu-24.04", container: "node:20-alpine" },
+  { id: "linux-x64-musl", dir: "linux-x64", libc: "musl", runner: "ubuntu-24.04", docker: "node:20-alpine" },
   {
     id: "linux-arm64-glibc",
     dir: "linux-arm64",
@@ -20,7 +23,7 @@ export const releaseTargets = [
     runner: "ubuntu-24.04-arm",
     container: "node:20-bookworm",
   },
-  { id: "linux-arm64-musl", dir: "linux-arm64", libc: "musl", runner: "ubuntu-24.04-arm", container: "node:20-alpine" },
+  { id: "linux-arm64-musl", dir: "linux-arm64", libc: "musl", runner: "ubuntu-24.04-arm", docker: "node:20-alpine" },
   { id: "darwin-x64", dir: "darwin-x64", runner: "macos-15-intel" },
   { id: "darwin-arm64", dir: "darwin-arm64", runner: "macos-15" },
   { id: "win32-x64", dir: "win32-x64", runner: "windows-2025" },

@@ -52,7 +52,7 @@ export type PathLike = string | Uint8Array | URLType;
  *
  * @typeParam P The type of `prot`, inferred by {@link mapFile} (see {@link Checked}).
  */
-export interface MapFileOptions<P extends number = Prot> {
+export interface MapFileOptions<P extends number = number> {
   /** `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`: a {@link Prot}. */
   prot?: Checked<P, Prot>;
   /** Flags: only 0 (the default); `ANON` is not allowed here (there is no file). */
@@ -321,8 +321,23 @@ function mapChecked(
 export function mapRegion<P extends number = typeof RDONLY, F extends number = 0>(
   file: FileLike | null,
   length: number | bigint,
-  prot: Checked<P, Prot> = RDONLY as Checked<P, Prot>,
-  flags: Checked<F, MapFlags> = 0 as Checked<F, MapFlags>,
+  prot?: Checked<P, Prot>,
+  flags?: Checked<F, MapFlags>,
+  offset?: number | bigint,
+): MMap;
+/** A {@link Prot} (and {@link MapFlags}) the caller already has, as in a generic wrapper (`<P extends Prot>(prot: P) => ...`): the same function, typed with the constants' own types. The signature above is the one for literals and plain numbers. */
+export function mapRegion(
+  file: FileLike | null,
+  length: number | bigint,
+  prot?: Prot,
+  flags?: MapFlags,
+  offset?: number | bigint,
+): MMap;
+export function mapRegion(
+  file: FileLike | null,
+  length: number | bigint,
+  prot: number = RDONLY,
+  flags: number = 0,
   offset: number | bigint = 0,
 ): MMap {
   const checkedFlags = checkFlags(flags);
@@ -353,11 +368,10 @@ export function mapRegion<P extends number = typeof RDONLY, F extends number = 0
  * m.unmap();
  * ```
  */
-export function map<P extends number = typeof RDONLY>(
-  file: FileLike,
-  prot: Checked<P, Prot> = RDONLY as Checked<P, Prot>,
-  flags: 0 = 0,
-): MMap {
+export function map<P extends number = typeof RDONLY>(file: FileLike, prot?: Checked<P, Prot>, flags?: 0): MMap;
+/** A {@link Prot} (and {@link MapFlags}) the caller already has, as in a generic wrapper (`<P extends Prot>(prot: P) => ...`): the same function, typed with the constants' own types. The signature above is the one for literals and plain numbers. */
+export function map(file: FileLike, prot?: Prot, flags?: 0): MMap;
+export function map(file: FileLike, prot: number = RDONLY, flags: number = 0): MMap {
   if (checkFlags(flags) === ANON)
     throw invalidArgValue("flags", flags, "cannot be ANON for map(); use mapRegion() with a length");
   return mapRegion(file, -1, prot as number, flags, 0);
@@ -408,7 +422,10 @@ export function map<P extends number = typeof RDONLY>(
  * log.unmap();
  * ```
  */
-export function mapFile<P extends number = typeof RDONLY>(path: PathLike, options: MapFileOptions<P> = {}): MMap {
+export function mapFile<P extends number = typeof RDONLY>(path: PathLike, options?: MapFileOptions<P>): MMap;
+/** A {@link Prot} (and {@link MapFlags}) the caller already has, as in a generic wrapper (`<P extends Prot>(prot: P) => ...`): the same function, typed with the constants' own types. The signature above is the one for literals and plain numbers. */
+export function mapFile(path: PathLike, options?: MapFileOptions<Prot>): MMap;
+export function mapFile(path: PathLike, options: { readonly [K in keyof MapFileOptions]?: unknown } = {}): MMap {
   return mapFileWith(selectedBackend(), path, options);
 }
 

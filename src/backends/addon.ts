@@ -8,9 +8,9 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundledIntoEsm, moduleUrl, packageRequire } from "./module-location.js";
 
 /** The raw addon, as `native/addon.cc` exports it. Calls return 0 or an error code. */
 export interface Addon {
@@ -56,7 +56,9 @@ let resolved: string | undefined;
 
 /** The nearest directory at or above this module whose package.json is portable-mmap's. Throws if there is none. */
 export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
+  const url = moduleUrl();
+  if (url === undefined) throw new Error(`package root of portable-mmap not found: ${bundledIntoEsm}`);
+  let dir = dirname(fileURLToPath(url));
   for (;;) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: unknown };
@@ -75,7 +77,7 @@ export function loadAddon(): Addon {
   if (addon) return addon;
   if (failure) throw failure;
   try {
-    const require = createRequire(import.meta.url);
+    const require = packageRequire();
     const nodeGypBuild = require("node-gyp-build") as ((dir: string) => unknown) & { resolve(dir: string): string };
     const root = packageRoot();
     // The file node-gyp-build picks (build/Release, else prebuilds/<platform>-<arch>), recorded for diagnostics.

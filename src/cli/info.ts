@@ -18,6 +18,17 @@ export function oneLine(text: string): string {
   return text.trim().replace(/\s*\n\s*/g, "; ");
 }
 
+/**
+ * Why no addon file is listed: none for this platform, or (Deno) a refused
+ * permission kept node-gyp-build from looking.
+ */
+function addonNotFound(r: InfoReport): string {
+  const reason = r.backends.find((b) => b.name === "native")?.reason ?? "";
+  const denied = /Requires (\w+) access/.exec(reason);
+  if (denied) return `could not look (Deno permission: runs without --allow-${denied[1]})`;
+  return "none found for this platform";
+}
+
 /** The report as lines of text. */
 export function formatInfo(r: InfoReport): string[] {
   const row = (label: string, value: string) => `${`${label}:`.padEnd(25)}${value}`;
@@ -34,7 +45,7 @@ export function formatInfo(r: InfoReport): string[] {
       "native addon",
       r.addon
         ? `${r.addon.relativePath} (${r.addon.source === "build" ? "a local build" : r.addon.source === "prebuild" ? "the prebuild" : "found elsewhere"}${r.addon.loaded ? "" : ", did not load"})`
-        : "none found for this platform",
+        : addonNotFound(r),
     ),
   );
   if (r.addon) lines.push(`${"".padEnd(25)}${r.addon.path}`);

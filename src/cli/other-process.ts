@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { RDWR } from "../api/constants.js";
 import { mapFileWith } from "../api/map.js";
@@ -20,12 +20,80 @@ import { cannotSpawn, runtimeCommand } from "./runtime.js";
 const PARENT_BYTE = 0x5a;
 const CHILD_BYTE = 0xa5;
 
+/** The child process running now, if any: `check` kills it when it is interrupted. */
+let running: ChildProcess | undefined;
+
+/** Kills the child of the cross-process check if one runs (for `check`'s SIGINT and SIGTERM handlers). */
+export function killOtherProcess(): void {
+  try {
+    running?.kill("SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+interface ChildOutcome {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  /** Why it did not start or was killed. */
+  error?: Error & { code?: string };
+  /** Whether it started. */
+  started: boolean;
+}
+
+/**
+ * Runs a child asynchronously (not spawnSync: the event loop must stay free
+ * for `check`'s signal handlers, which kill it), killing it after `timeout` ms.
+ */
+function runChild(command: string, args: string[], timeout: number): Promise<ChildOutcome> {
+  return new Promise((resolve) => {
+    let stdout = "";
+    let stderr = "";
+    let error: ChildOutcome["error"];
+    let started = false;
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+      resolve({ status: null, stdout, stderr, error: e as Error, started });
+      return;
+    }
+    running = child;
+    started = child.pid !== undefined;
+    const timer = setTimeout(() => {
+      error = Object.assign(new Error(`timed out after ${timeout / 1000} s`), { code: "ETIMEDOUT" });
+      child.kill("SIGKILL");
+    }, timeout);
+    let done = false;
+    const finish = (status: number | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (running === child) running = undefined;
+      resolve({ status, stdout, stderr, ...(error ? { error } : {}), started });
+    };
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on("error", (e) => {
+      error ??= e;
+      // Not started: no "close" may follow.
+      if (child.pid === undefined) finish(null);
+    });
+    child.on("close", (status) => finish(status));
+  });
+}
+
 /**
  * Maps `file` with backend `name`, writes a byte, and has a child process
  * (`cliFile` run by this runtime) check it sees that byte and write another,
  * which this process must then see in its map.
  */
-export function otherProcess(name: BackendName, file: string, cliFile: string): ProbeResult {
+export async function otherProcess(name: BackendName, file: string, cliFile: string): Promise<ProbeResult> {
   const backend = loadBackend(name);
   if (!backend.capabilities.sharesPageCache)
     return { status: "skipped", detail: `not shared: ${name} maps a copy of the file (sharesPageCache is false)` };
@@ -49,17 +117,17 @@ export function otherProcess(name: BackendName, file: string, cliFile: string): 
       String(childAt),
       String(CHILD_BYTE),
     ];
-    const child = spawnSync(runtime.command, [...runtime.args, ...args], { encoding: "utf8", timeout: 60_000 });
+    const child = await runChild(runtime.command, [...runtime.args, ...args], 60_000);
     if (child.error) {
-      const code = (child.error as { code?: string }).code;
+      const code = child.error.code;
       // Killed by the timeout: it started and hung. Not started at all (an
       // executable only an emulator runs, as under qemu-user): nothing is known.
-      if (code === "ETIMEDOUT" || child.pid)
+      if (code === "ETIMEDOUT" || child.started)
         return { status: "failed", detail: `the child process: ${child.error.message}` };
       return { status: "skipped", detail: `no other process of this runtime could be started: ${child.error.message}` };
     }
     if (child.status !== 0) {
-      const output = `${child.stdout ?? ""}${child.stderr ?? ""}`.trim().split("\n").slice(-3).join(" | ");
+      const output = `${child.stdout}${child.stderr}`.trim().split("\n").slice(-3).join(" | ");
       return { status: "failed", detail: `the child process ended with status ${child.status}: ${output}` };
     }
     if (m[childAt] !== CHILD_BYTE)

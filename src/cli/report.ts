@@ -11,6 +11,7 @@ import { backendInfo, loadBackend } from "../api/select.js";
 import { readBackendEnv } from "../api/setting.js";
 import { addonPath, packageRoot } from "../backends/addon.js";
 import type { BackendName, Capabilities } from "../backends/contract.js";
+import { packageRequire } from "../backends/module-location.js";
 import { packageVersion } from "./package-version.js";
 import { libc, type RuntimeId, runtimeId, runtimeRefusal } from "./runtime.js";
 import { solutionsFor } from "./solutions.js";
@@ -102,8 +103,7 @@ function safeRoot(): string | null {
 /** Whether koffi and its binary package for this platform are installed. */
 function koffiInstalled(): boolean {
   try {
-    const require = createRequire(import.meta.url);
-    const koffi = require.resolve("koffi");
+    const koffi = packageRequire().resolve("koffi");
     createRequire(koffi).resolve(`@koromix/koffi-${process.platform}-${process.arch}/package.json`);
     return true;
   } catch {

@@ -5,12 +5,19 @@
  * under test forced by PORTABLE_MMAP_BACKEND.
  */
 import * as assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { allocationGranularity, backendInfo, pageSize } from "portable-mmap";
 import { describe, test } from "vitest";
-import { backendName, type ChildResult, caps, runScript, tempFile } from "./helpers.js";
+import { testUnless } from "../unless.js";
+import { backendName, type ChildResult, caps, runScript, runtimeCommand, tempFile } from "./helpers.js";
+
+interface DenoGlobal {
+  execPath(): string;
+}
+const deno = (globalThis as { Deno?: DenoGlobal }).Deno;
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
@@ -180,4 +187,86 @@ describe("cli", () => {
     assert.match(r.stdout, /^koffi: not loaded \(refused on purpose, not a failure\)$/m, context(r));
     assert.match(r.stdout, /^fallback: available$/m, context(r));
   });
+});
+
+describe("cli check: what stops it", () => {
+  test("check with no backend to select (PORTABLE_MMAP_BACKEND=bogus) says so and exits 1, as info does", () => {
+    const r = run(["check"], { PORTABLE_MMAP_BACKEND: "bogus" });
+    assert.equal(r.status, 1, context(r));
+    assert.match(r.stdout, /^FAILED: no backend can be selected: .*bogus/m, context(r));
+    assert.doesNotMatch(r.stdout, /every backend that loads here works/, context(r));
+  });
+
+  test("check with an unusable temporary folder (TMPDIR a regular file) says so once and exits 1", () => {
+    const file = tempFile("not a folder");
+    const r = run(["check"], { TMPDIR: file, TMP: file, TEMP: file });
+    assert.equal(r.status, 1, context(r));
+    assert.match(r.stderr, /cannot use the temporary folder/, context(r));
+    assert.ok(r.stderr.includes(file), context(r));
+    assert.match(r.stderr, /Set TMPDIR/, context(r));
+    assert.doesNotMatch(r.stdout, /FAILED/, context(r));
+  });
+
+  testUnless(
+    deno ? undefined : "only Deno runs a script without permission to read files or the environment",
+    "--version under Deno without permissions prints the version of package.json",
+    () => {
+      const r = spawnSync((deno as DenoGlobal).execPath(), ["run", "--no-prompt", cli, "--version"], {
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      assert.equal(r.stdout.trim(), pkg.version, r.stderr);
+    },
+  );
+
+  testUnless(
+    process.platform === "win32" ? "Windows has no SIGINT to send to another process" : undefined,
+    "check interrupted by SIGINT removes its temporary folder and exits 130",
+    async () => {
+      const tmp = fs.mkdtempSync(path.join(suiteDir, "cli-tmp-"));
+      const runtime = runtimeCommand();
+      const child = spawn(runtime.command, [...runtime.args, cli, "check"], {
+        env: { ...process.env, PORTABLE_MMAP_BACKEND: backendName, TMPDIR: tmp, TMP: tmp, TEMP: tmp },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      let sent = false;
+      child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+        stderr += chunk;
+      });
+      const [status, signal] = await new Promise<[number | null, string | null]>((resolve) => {
+        const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+        child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+          stdout += chunk;
+          // In the middle of the checks: the folder exists and holds files.
+          if (!sent && /^ {2}lock/m.test(stdout)) {
+            sent = true;
+            child.kill("SIGINT");
+          }
+        });
+        child.on("close", (code, signal) => {
+          clearTimeout(timer);
+          resolve([code, signal]);
+        });
+      });
+      const out = `status ${status}, signal ${signal}\nstdout:\n${stdout}\nstderr:\n${stderr}`;
+      assert.ok(sent, `never reached the lock check\n${out}`);
+      const dir = /temporary files in (.+)$/m.exec(stdout)?.[1] ?? "";
+      assert.ok(dir, out);
+      // Its handler ran (not the default action, which leaves the folder).
+      assert.ok(stderr.includes(`interrupted by SIGINT; removed ${dir}`), out);
+      // Deno's child_process reports a child it sent a signal as ended by that
+      // signal (status null) even when the child exits with a status of its own.
+      if (deno) assert.ok(status === 130 || (status === null && signal === "SIGINT"), out);
+      else assert.equal(status, 130, out);
+      assert.equal(fs.existsSync(dir), false, `${dir} is left behind\n${out}`);
+      assert.deepEqual(
+        fs.readdirSync(tmp).filter((f) => f.startsWith("portable-mmap-check-")),
+        [],
+        out,
+      );
+    },
+  );
 });

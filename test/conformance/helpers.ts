@@ -5,18 +5,41 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { backendInfo, type Capabilities } from "portable-mmap";
+import { afterAll } from "vitest";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-test-"));
-/** Descriptors `withFd` keeps open until exit, for backends that need them until unmap. */
+/** Descriptors `withFd` keeps open until the end, for backends that need them until unmap. */
 const kept: number[] = [];
-process.on("exit", () => {
-  for (const fd of kept) fs.closeSync(fd);
+
+/** Closes the kept descriptors and deletes the temporary folder; true once the folder is gone. */
+function cleanUp(): boolean {
+  for (const fd of kept.splice(0)) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // Already closed by the test.
+    }
+  }
   try {
     fs.rmSync(dir, { recursive: true, force: true });
+    return true;
   } catch {
     // Windows without placeholders keeps the views of unmapped maps until they are
     // collected (capability releasesFileOnUnmap), and refuses to delete those files until then.
+    return false;
   }
+}
+
+// After the tests of this module's run: vitest evaluates this module once per test file
+// (and its worker processes never emit "exit"); the bundled suite once per process.
+let cleaned = false;
+afterAll(function removeTempFolder() {
+  cleaned = cleanUp();
+});
+// The backstop: the suite's children import this module too and never run the tests'
+// hooks, and a folder Windows would not let go of yet gets another try.
+process.on("exit", () => {
+  if (!cleaned) cleanUp();
 });
 
 let counter = 0;
@@ -217,11 +240,19 @@ export function runScript(
     else delete childEnv[key];
   }
   const runtime = runtimeCommand(runtimeArgs, limits);
-  const result = spawnSync(runtime.command, [...runtime.args, script, ...args], {
-    env: childEnv,
-    encoding: "utf8",
-    timeout: 120_000,
-  });
+  const start = () =>
+    spawnSync(runtime.command, [...runtime.args, script, ...args], {
+      env: childEnv,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+  let result = start();
+  // Wine, on a busy machine, sometimes fails to create the process at all (spawnSync's error
+  // UNKNOWN, nothing run): try again twice, a second apart, before calling it a failure.
+  for (let retry = 0; retry < 2 && (result.error as NodeJS.ErrnoException | undefined)?.code === "UNKNOWN"; retry++) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    result = start();
+  }
   if (result.error) {
     // Not started, or killed by the timeout: say so, rather than a bare status null.
     const stderr = `${result.stderr ?? ""}\n${runtime.command} ${runtime.args.join(" ")}: ${result.error.message}`;

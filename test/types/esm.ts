@@ -61,6 +61,16 @@ export async function positive(fd: number): Promise<void> {
   mapFile("data.bin", { prot: RDWR | EXEC });
   const options: MapFileOptions = { prot: COPY, length: 10 };
   mapFile("data.bin", options);
+  // An annotated options object with a computed protection (Installing's and the README's examples).
+  const computedOptions: MapFileOptions = { prot: RDWR | EXEC, grow: true };
+  mapFile("data.bin", computedOptions);
+  // Generic wrappers that pass on a Prot (or MapFlags) they were given.
+  const wrapMap = <P extends Prot>(prot: P) => map(fd, prot);
+  const wrapRegion = <P extends Prot, F extends MapFlags>(prot: P, flags: F) => mapRegion(fd, 10, prot, flags);
+  const wrapFile = <P extends Prot>(prot: P) => mapFile("data.bin", { prot });
+  expectType<Equal<ReturnType<typeof wrapMap>, MMap>>();
+  expectType<Equal<ReturnType<typeof wrapRegion>, MMap>>();
+  expectType<Equal<ReturnType<typeof wrapFile>, MMap>>();
 
   // Return types.
   const m = mapFile("data.bin", { prot: RDWR });
@@ -135,8 +145,8 @@ export function negative(fd: number, m: MMap): void {
   mapFile("data.bin", { prot: "2" });
   // @ts-expect-error a string offset
   mapFile("data.bin", { offset: "0" });
-  // @ts-expect-error 7 is no protection
-  const options: MapFileOptions = { prot: 7 };
+  // @ts-expect-error 7 is no protection, in a literal passed inline
+  mapFile("data.bin", { prot: 7 });
   // @ts-expect-error COPY cannot be set by protect()
   m.protect(COPY);
   // @ts-expect-error nor can COPY | EXEC, written as its value
@@ -151,5 +161,4 @@ export function negative(fd: number, m: MMap): void {
   new MMap(10);
   // @ts-expect-error an unknown range key
   m.flush({ start: 0 });
-  void options;
 }

@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, test } from "vitest";
+import { afterAll, describe, test } from "vitest";
 import type { MapRequest } from "../../src/backends/contract.js";
 import { openOwnDescriptor } from "../../src/backends/fallback/descriptor.js";
 import { createBackend } from "../../src/backends/fallback/index.js";
@@ -17,7 +17,7 @@ import { testUnless } from "../unless.js";
 
 const linux = process.platform === "linux";
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-unit-"));
-process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let counter = 0;
 
 function fileWith(contents: Uint8Array): string {

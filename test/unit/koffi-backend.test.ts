@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe } from "vitest";
+import { afterAll, describe } from "vitest";
 import { addonDetach } from "../../src/backends/addon.js";
 import type { Backend, MapRequest } from "../../src/backends/contract.js";
 import { createBackend, load } from "../../src/backends/koffi/index.js";
@@ -57,7 +57,7 @@ const detachByTransfer = (ArrayBuffer.prototype as { transfer?: (n: number) => A
 const detachHere = detachByTransfer ?? addonDetach();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "koffi-backend-"));
-process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 function tempFile(bytes: number): string {

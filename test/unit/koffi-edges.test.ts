@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, test } from "vitest";
+import { afterAll, describe, test } from "vitest";
 import { addonDetach } from "../../src/backends/addon.js";
 import type { Backend, MapRequest } from "../../src/backends/contract.js";
 import { createBackend } from "../../src/backends/koffi/index.js";
@@ -39,7 +39,7 @@ const detachReason =
   (detachHere ? undefined : "neither ArrayBuffer.prototype.transfer nor the native addon's detach is here");
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "koffi-edges-"));
-process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 function tempFile(bytes: number): string {

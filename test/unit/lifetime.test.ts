@@ -10,7 +10,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe } from "vitest";
+import { afterAll, describe } from "vitest";
 import { RDWR } from "../../src/api/constants.js";
 import { mapFileWith } from "../../src/api/map.js";
 import type { MMap } from "../../src/api/mmap.js";
@@ -23,7 +23,7 @@ const noGc = forceGc()
   : "needs a forced garbage collection: run with --expose-gc (Deno: --v8-flags=--expose-gc)";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-lifetime-"));
-process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 /** A backend that needs the caller's descriptor (so mapFile keeps the one it opened) and logs release and abandon. */

@@ -7,14 +7,14 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, test } from "vitest";
+import { afterAll, describe, test } from "vitest";
 import { COPY, RDONLY, RDWR } from "../../src/api/constants.js";
 import { systemError } from "../../src/api/errors.js";
 import { mapFileWith } from "../../src/api/map.js";
 import type { Backend, MapRequest } from "../../src/backends/contract.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-unit-"));
-process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 function fileWith(bytes: number): string {

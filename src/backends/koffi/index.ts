@@ -30,11 +30,11 @@
  *
  * @module
  */
-import { createRequire } from "node:module";
 import { getEnvironmentData, isMainThread, setEnvironmentData } from "node:worker_threads";
 import { busyError, systemError } from "../../api/errors.js";
 import { addonDetach } from "../addon.js";
 import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
+import { packageRequire } from "../module-location.js";
 import { onWorkerExit } from "../worker-exit.js";
 import { posixSystem } from "./posix.js";
 import type { Detach, Handle, Koffi, System } from "./types.js";
@@ -320,7 +320,7 @@ export const load: BackendLoader = () => {
   if (backend) return backend;
   let koffi: Koffi;
   try {
-    koffi = createRequire(import.meta.url)("koffi") as Koffi;
+    koffi = packageRequire()("koffi") as Koffi;
   } catch (error) {
     throw new Error(`koffi could not be loaded: ${(error as Error)?.message ?? error}`);
   }
