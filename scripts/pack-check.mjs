@@ -9,6 +9,7 @@
 // what it does; exits non-zero on failure.
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -247,21 +248,17 @@ console.log(backendInfo().selected);`,
   step(
     "bundled into an ES module against the advice (esbuild, with a require banner): no crash, the fallback says why",
   );
-  const esbuild = path.join(root, "node_modules", "esbuild", "bin", "esbuild");
-  run(
-    process.execPath,
-    [
-      esbuild,
-      "use.mjs",
-      "--bundle",
-      "--platform=node",
-      "--format=esm",
-      "--outfile=bundled.mjs",
-      "--log-level=error",
-      "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    ],
-    app,
-  );
+  // esbuild (tsup's) through its JavaScript API: its bin/ is a native binary on some systems, a script on others.
+  const esbuild = createRequire(path.join(root, "package.json"))("esbuild");
+  esbuild.buildSync({
+    entryPoints: [path.join(app, "use.mjs")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    outfile: path.join(app, "bundled.mjs"),
+    logLevel: "error",
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  });
   const bundled = spawnSync(process.execPath, ["bundled.mjs"], { cwd: app, encoding: "utf8" });
   if (bundled.status !== 0 || bundled.stdout.trim() !== "fallback" || !/bundled into an ES module/.test(bundled.stderr))
     throw new Error(`the ES-module bundle: status ${bundled.status}\n${bundled.stdout}${bundled.stderr}`);
