@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { backendInfo, type Capabilities } from "portable-mmap";
 import { afterAll } from "vitest";
+import { withLauncher } from "../launcher.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-test-"));
 /** Descriptors `withFd` keeps open until the end, for backends that need them until unmap. */
@@ -194,13 +195,7 @@ export function runtimeCommand(
   } else {
     args = [...runtimeOptions(), ...runtimeArgs, ...(limits.noAddons ? ["--no-addons"] : [])];
   }
-  const launcher = process.env.PORTABLE_MMAP_TEST_LAUNCHER;
-  if (launcher) {
-    const prefix: string[] = launcher.startsWith("[") ? JSON.parse(launcher) : [launcher];
-    args = [...prefix.slice(1), command, ...args];
-    command = prefix[0] as string;
-  }
-  return { command, args };
+  return withLauncher(command, args);
 }
 
 /**

@@ -5,25 +5,16 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { afterAll, describe, test } from "vitest";
+import { describe, test } from "vitest";
 import { MmapSystemError } from "../../src/api/errors.js";
 import { sameFile } from "../../src/backends/fallback/descriptor.js";
 import { createBackend } from "../../src/backends/fallback/index.js";
 import { writeTarget } from "../../src/backends/fallback/target.js";
 import { testUnless } from "../unless.js";
+import { tempFiles } from "./fixtures.js";
 
 const linux = process.platform === "linux";
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-target-"));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-let counter = 0;
-
-function fileWith(bytes: number): string {
-  const file = path.join(dir, `t${counter++}.bin`);
-  fs.writeFileSync(file, Buffer.alloc(bytes, 3));
-  return file;
-}
+const { fileWith } = tempFiles("portable-mmap-target-", 3);
 
 /** A descriptor that is not open any more. */
 function closedFd(): number {

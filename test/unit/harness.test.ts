@@ -13,6 +13,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "vitest";
+import { withLauncher } from "../launcher.js";
 import { testUnless } from "../unless.js";
 
 /** The name prefix of the misbehaving tests: test/unit/main.ts runs only these in the child. */
@@ -38,15 +39,10 @@ if (process.env.PORTABLE_MMAP_HARNESS_SELF_TEST) {
   }
   /** The child's runtime and its options: the same runtime (and emulator, PORTABLE_MMAP_TEST_LAUNCHER) as here. */
   function childCommand(): { command: string; args: string[] } {
-    let command = deno ? deno.execPath() : process.execPath;
-    let args = deno ? ["run", "--allow-all"] : [...process.execArgv];
-    const launcher = process.env.PORTABLE_MMAP_TEST_LAUNCHER;
-    if (launcher) {
-      const prefix: string[] = launcher.startsWith("[") ? JSON.parse(launcher) : [launcher];
-      args = [...prefix.slice(1), command, ...args];
-      command = prefix[0] as string;
-    }
-    return { command, args };
+    return withLauncher(
+      deno ? deno.execPath() : process.execPath,
+      deno ? ["run", "--allow-all"] : [...process.execArgv],
+    );
   }
   const denoReason =
     deno && deno.permissions.querySync({ name: "run" }).state !== "granted"

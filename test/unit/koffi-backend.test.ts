@@ -5,25 +5,17 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { createRequire } from "node:module";
-import * as os from "node:os";
-import * as path from "node:path";
-import { afterAll, describe } from "vitest";
+import { describe } from "vitest";
 import { addonDetach } from "../../src/backends/addon.js";
-import type { Backend, MapRequest } from "../../src/backends/contract.js";
+import type { Backend } from "../../src/backends/contract.js";
 import { createBackend, load } from "../../src/backends/koffi/index.js";
 import { posixSystem } from "../../src/backends/koffi/posix.js";
-import type { Handle, Koffi, System } from "../../src/backends/koffi/types.js";
+import type { Koffi, System } from "../../src/backends/koffi/types.js";
 import { windowsSystem } from "../../src/backends/koffi/windows.js";
 import { testUnless } from "../unless.js";
+import { loadKoffi, mapShared, tempFiles } from "./fixtures.js";
 
-let koffi: Koffi | undefined;
-let reason: string | undefined;
-try {
-  koffi = createRequire(import.meta.url)("koffi") as Koffi;
-} catch (error) {
-  reason = `koffi is not loadable here: ${(error as Error).message}`;
-}
+const { koffi, reason } = loadKoffi();
 const windows = process.platform === "win32";
 const posixReason = reason ?? (windows ? "Windows cannot replace a view in place" : undefined);
 const systemLayer = (): System => (windows ? windowsSystem : posixSystem)(koffi as Koffi);
@@ -56,25 +48,7 @@ const detachByTransfer = (ArrayBuffer.prototype as { transfer?: (n: number) => A
 /** A way to detach koffi's buffers here: transfer(0), else the native addon's helper (Node 20). */
 const detachHere = detachByTransfer ?? addonDetach();
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "koffi-backend-"));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-
-function tempFile(bytes: number): string {
-  const file = path.join(dir, `f${files++}.bin`);
-  fs.writeFileSync(file, Buffer.alloc(bytes, 0x41));
-  return file;
-}
-
-function mapShared(backend: Backend<Handle>, file: string, length: number) {
-  const fd = fs.openSync(file, "r+");
-  try {
-    const request: MapRequest = { fd, offset: 0, length, shared: true, writable: true, exec: false, anon: false };
-    return backend.map(request);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+const { fileWith: tempFile } = tempFiles("koffi-backend-", 0x41);
 
 /** Whether /proc/self/maps lists `file` (Linux). */
 const mapped = (file: string): boolean => fs.readFileSync("/proc/self/maps", "utf8").includes(file);

@@ -8,24 +8,16 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { createRequire } from "node:module";
-import * as os from "node:os";
-import * as path from "node:path";
-import { afterAll, describe, test } from "vitest";
+import { describe, test } from "vitest";
 import { addonDetach } from "../../src/backends/addon.js";
-import type { Backend, MapRequest } from "../../src/backends/contract.js";
+import type { Backend } from "../../src/backends/contract.js";
 import { createBackend } from "../../src/backends/koffi/index.js";
 import { bindPosix, posixSystem, posixTable } from "../../src/backends/koffi/posix.js";
 import type { Handle, Koffi, System } from "../../src/backends/koffi/types.js";
 import { testUnless } from "../unless.js";
+import { loadKoffi, mapShared, tempFiles } from "./fixtures.js";
 
-let koffi: Koffi | undefined;
-let reason: string | undefined;
-try {
-  koffi = createRequire(import.meta.url)("koffi") as Koffi;
-} catch (error) {
-  reason = `koffi is not loadable here: ${(error as Error).message}`;
-}
+const { koffi, reason } = loadKoffi();
 const windows = process.platform === "win32";
 const posixReason = reason ?? (windows ? "the POSIX system layer: not on Windows" : undefined);
 
@@ -38,25 +30,7 @@ const detachReason =
   posixReason ??
   (detachHere ? undefined : "neither ArrayBuffer.prototype.transfer nor the native addon's detach is here");
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "koffi-edges-"));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-
-function tempFile(bytes: number): string {
-  const file = path.join(dir, `e${files++}.bin`);
-  fs.writeFileSync(file, Buffer.alloc(bytes, 0x41));
-  return file;
-}
-
-function mapShared(backend: Backend<Handle>, file: string, length: number) {
-  const fd = fs.openSync(file, "r+");
-  try {
-    const request: MapRequest = { fd, offset: 0, length, shared: true, writable: true, exec: false, anon: false };
-    return backend.map(request);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+const { fileWith: tempFile } = tempFiles("koffi-edges-", 0x41);
 
 /** The POSIX system layer, logging release, zero and flush; `flushAsync` as given. */
 function spy(flushAsync?: System["flushAsync"]) {

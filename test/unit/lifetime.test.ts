@@ -8,63 +8,44 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { afterAll, describe } from "vitest";
+import { describe } from "vitest";
 import { RDWR } from "../../src/api/constants.js";
 import { mapFileWith } from "../../src/api/map.js";
 import type { MMap } from "../../src/api/mmap.js";
 import type { Backend } from "../../src/backends/contract.js";
 import { collectGarbage, forceGc } from "../conformance/gc.js";
 import { testUnless } from "../unless.js";
+import { memoryBackend, realCapabilities, tempFiles } from "./fixtures.js";
 
 const noGc = forceGc()
   ? undefined
   : "needs a forced garbage collection: run with --expose-gc (Deno: --v8-flags=--expose-gc)";
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-lifetime-"));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-let files = 0;
+const { fileWith } = tempFiles("portable-mmap-lifetime-", 1);
 
 /** A backend that needs the caller's descriptor (so mapFile keeps the one it opened) and logs release and abandon. */
 function needsDescriptor(): { backend: Backend<number>; log: string[]; fds: number[] } {
   const log: string[] = [];
-  const fds: number[] = [];
-  const noop = (): void => {};
-  let handles = 0;
-  const backend: Backend<number> = {
-    name: "fallback",
-    pageSize: 4096,
-    allocationGranularity: 4096,
-    capabilities: {
+  const { backend, requests } = memoryBackend(
+    "fallback",
+    realCapabilities({
       sharesPageCache: false,
       locksMemory: false,
       enforcesProtection: false,
       reportsResidency: false,
-      detachesOnUnmap: true,
-      releasesFileOnUnmap: true,
-      survivesFileFaults: true,
       flushesOffThread: false,
       needsDescriptor: true,
+    }),
+    undefined,
+    { release: (h) => void log.push(`release ${h}`), abandon: (h) => void log.push(`abandon ${h}`) },
+  );
+  return {
+    backend,
+    log,
+    get fds() {
+      return requests.map((request) => request.fd);
     },
-    reserve: (fd, offset, length) => fs.ftruncateSync(fd, offset + length),
-    map(request) {
-      fds.push(request.fd);
-      return { buffer: new ArrayBuffer(request.length), handle: ++handles };
-    },
-    flush: noop,
-    flushAsync: async () => {},
-    lock: noop,
-    unlock: noop,
-    advise: noop,
-    protect: noop,
-    residency: (_h, _o, length) => new Uint8Array(Math.ceil(length / 4096)),
-    detach: noop,
-    unmap: () => false,
-    release: (h) => void log.push(`release ${h}`),
-    abandon: (h) => void log.push(`abandon ${h}`),
   };
-  return { backend, log, fds };
 }
 
 /** Whether `fd` is open in this process. */
@@ -79,8 +60,7 @@ function isOpen(fd: number): boolean {
 
 /** Maps a new file through `backend` (mapFile opens it) and returns the descriptor the map keeps; the map is dropped. */
 function mapAndDrop(made: ReturnType<typeof needsDescriptor>, onMap?: (m: MMap) => void): number {
-  const file = path.join(dir, `l${files++}.bin`);
-  fs.writeFileSync(file, Buffer.alloc(8192, 1));
+  const file = fileWith(8192);
   const m = mapFileWith(made.backend, file, { prot: RDWR });
   onMap?.(m);
   const fd = made.fds.at(-1);

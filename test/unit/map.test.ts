@@ -5,60 +5,19 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, describe, test } from "vitest";
+import { describe, test } from "vitest";
 import { COPY, RDONLY, RDWR } from "../../src/api/constants.js";
 import { systemError } from "../../src/api/errors.js";
 import { mapFileWith } from "../../src/api/map.js";
 import type { Backend, MapRequest } from "../../src/backends/contract.js";
+import { memoryBackend, realCapabilities, tempFiles } from "./fixtures.js";
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-unit-"));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-
-function fileWith(bytes: number): string {
-  const file = path.join(dir, `m${files++}.bin`);
-  fs.writeFileSync(file, Buffer.alloc(bytes, 7));
-  return file;
-}
+const { dir, fileWith } = tempFiles("portable-mmap-unit-", 7);
 
 /** A backend whose `map` calls `onMap` (which may throw) and hands out plain memory. */
 function scripted(onMap: (request: MapRequest) => void): { backend: Backend<number>; requests: MapRequest[] } {
-  const requests: MapRequest[] = [];
-  const noop = (): void => {};
-  const backend: Backend<number> = {
-    name: "native",
-    pageSize: 4096,
-    allocationGranularity: 4096,
-    capabilities: {
-      sharesPageCache: true,
-      locksMemory: true,
-      enforcesProtection: true,
-      reportsResidency: true,
-      detachesOnUnmap: true,
-      releasesFileOnUnmap: true,
-      survivesFileFaults: true,
-      flushesOffThread: true,
-      needsDescriptor: false,
-    },
-    reserve: (fd, offset, length) => fs.ftruncateSync(fd, offset + length),
-    map(request) {
-      requests.push(request);
-      onMap(request);
-      return { buffer: new ArrayBuffer(request.length), handle: 1 };
-    },
-    flush: noop,
-    flushAsync: async () => {},
-    lock: noop,
-    unlock: noop,
-    advise: noop,
-    protect: noop,
-    residency: (_h, _o, length) => new Uint8Array(Math.ceil(length / 4096)),
-    detach: noop,
-    unmap: () => false,
-  };
-  return { backend, requests };
+  return memoryBackend("native", realCapabilities(), onMap);
 }
 
 const enomem = (request: MapRequest): void => {
