@@ -8,8 +8,25 @@ import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll } from "vitest";
+import { addonDetach } from "../../src/backends/addon.js";
 import type { Backend, BackendName, Capabilities, MapRequest } from "../../src/backends/contract.js";
 import type { Koffi } from "../../src/backends/koffi/types.js";
+
+/**
+ * Ways the koffi tests can detach koffi's buffers here, as the backend's
+ * own candidates (src/backends/koffi/index.ts): `detachByTransfer` is
+ * `transfer(0)` where the runtime has it; `detachHere` is that, else the
+ * native addon's helper (Node 20), else undefined.
+ */
+export function koffiDetach(): {
+  detachByTransfer?: (buffer: ArrayBuffer) => void;
+  detachHere?: (buffer: ArrayBuffer) => void;
+} {
+  const detachByTransfer = (ArrayBuffer.prototype as { transfer?: (n: number) => ArrayBuffer }).transfer
+    ? (buffer: ArrayBuffer) => void (buffer as unknown as { transfer(n: number): ArrayBuffer }).transfer(0)
+    : undefined;
+  return { detachByTransfer, detachHere: detachByTransfer ?? addonDetach() };
+}
 
 /** koffi, loaded as the backend loads it, or why it cannot be here (the koffi tests then skip with that reason). */
 export function loadKoffi(): { koffi?: Koffi; reason?: string } {

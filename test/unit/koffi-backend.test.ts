@@ -6,14 +6,13 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { describe } from "vitest";
-import { addonDetach } from "../../src/backends/addon.js";
 import type { Backend } from "../../src/backends/contract.js";
 import { createBackend, load } from "../../src/backends/koffi/index.js";
 import { posixSystem } from "../../src/backends/koffi/posix.js";
 import type { Koffi, System } from "../../src/backends/koffi/types.js";
 import { windowsSystem } from "../../src/backends/koffi/windows.js";
 import { testUnless } from "../unless.js";
-import { loadKoffi, mapShared, tempFiles } from "./fixtures.js";
+import { koffiDetach, loadKoffi, mapShared, tempFiles } from "./fixtures.js";
 
 const { koffi, reason } = loadKoffi();
 const windows = process.platform === "win32";
@@ -42,11 +41,7 @@ function spy() {
   return { sys: spied, log };
 }
 
-const detachByTransfer = (ArrayBuffer.prototype as { transfer?: (n: number) => ArrayBuffer }).transfer
-  ? (buffer: ArrayBuffer) => void (buffer as unknown as { transfer(n: number): ArrayBuffer }).transfer(0)
-  : undefined;
-/** A way to detach koffi's buffers here: transfer(0), else the native addon's helper (Node 20). */
-const detachHere = detachByTransfer ?? addonDetach();
+const { detachByTransfer, detachHere } = koffiDetach();
 
 const { fileWith: tempFile } = tempFiles("koffi-backend-", 0x41);
 

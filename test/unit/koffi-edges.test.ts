@@ -9,23 +9,18 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { describe, test } from "vitest";
-import { addonDetach } from "../../src/backends/addon.js";
 import type { Backend } from "../../src/backends/contract.js";
 import { createBackend } from "../../src/backends/koffi/index.js";
 import { bindPosix, posixSystem, posixTable } from "../../src/backends/koffi/posix.js";
 import type { Handle, Koffi, System } from "../../src/backends/koffi/types.js";
 import { testUnless } from "../unless.js";
-import { loadKoffi, mapShared, tempFiles } from "./fixtures.js";
+import { koffiDetach, loadKoffi, mapShared, tempFiles } from "./fixtures.js";
 
 const { koffi, reason } = loadKoffi();
 const windows = process.platform === "win32";
 const posixReason = reason ?? (windows ? "the POSIX system layer: not on Windows" : undefined);
 
-const detachByTransfer = (ArrayBuffer.prototype as { transfer?: (n: number) => ArrayBuffer }).transfer
-  ? (buffer: ArrayBuffer) => void (buffer as unknown as { transfer(n: number): ArrayBuffer }).transfer(0)
-  : undefined;
-/** A way to detach koffi's buffers here: transfer(0), else the native addon's helper (Node 20). */
-const detachHere = detachByTransfer ?? addonDetach();
+const { detachHere } = koffiDetach();
 const detachReason =
   posixReason ??
   (detachHere ? undefined : "neither ArrayBuffer.prototype.transfer nor the native addon's detach is here");
