@@ -9,6 +9,7 @@ import "./map.test.js";
 import "./select.test.js";
 import "./fallback.test.js";
 import "./fallback-target.test.js";
+import "./fallback-changes.test.js";
 import "./lifetime.test.js";
 import "./cli.test.js";
 import { selfTestPrefix } from "./harness.test.js";

@@ -1,0 +1,67 @@
+/**
+ * Scenario 1: map, touch one byte, unmap, of 4 KiB and of 1 MiB, through each
+ * backend, against the floors (the same system calls without the API: all in
+ * C through Node-API; through koffi), the peers, and C.
+ */
+import { row, runContenders } from "../lib/contenders.mjs";
+import { dataFile } from "../lib/files.mjs";
+import { ratioTarget } from "../lib/targets.mjs";
+
+export default {
+  name: "map-cycle",
+  title: "Map cycle",
+  about:
+    "Map a region of a page-cached file, read one byte, unmap, in a loop. The floors do the same system calls without the API: " +
+    "the Node-API floor all in C (bench/floor: mmap, one external ArrayBuffer, the touch, the in-place zero-page replacement that " +
+    "the lifetime rules add to unmap(), detach, munmap); the koffi floor the same calls through koffi. " +
+    "@riaskov/mmap-io and Bun.mmap cannot unmap: their cycle is map + touch, and the garbage collector unmaps; `native, dropped` does the same with portable-mmap (a map dropped without `unmap()` is unmapped when collected).",
+  async run(ctx) {
+    const sections = [];
+    const targets = [];
+    for (const size of [4096, 2 ** 20]) {
+      const label = size === 4096 ? "4 KiB" : "1 MiB";
+      const cycles = Math.max(500, Math.round((size === 4096 ? 20000 : 5000) * ctx.scale));
+      // A file larger than the region for mapRegion; one of exactly `size` for Bun.mmap, which maps whole files.
+      const file = dataFile(ctx.workDir, Math.max(size, 64 * 1024));
+      const exact = dataFile(ctx.workDir, size);
+      const params = { file, size, cycles };
+      ctx.log(`  ${label}: ${cycles} cycles per sample`);
+      const s = ctx.specs;
+      const rows = await runContenders(ctx, [
+        s.c("C (cc -O2)", "cycle", params),
+        s.floor("Node-API floor", "cycle", params),
+        s.js("koffi floor", "cycle", { ...params, api: "koffi-floor" }),
+        s.js("native", "cycle", params, { backend: "native" }),
+        s.js("koffi", "cycle", params, { backend: "koffi" }),
+        s.js("fallback", "cycle", params, { backend: "fallback" }),
+        s.js("native, dropped (no unmap)", "cycle", { ...params, how: "dropped" }, { backend: "native" }),
+        s.mmapIo("@riaskov/mmap-io (no unmap)", "cycle", params),
+        s.bun("Bun.mmap (no unmap)", "cycle", { ...params, file: exact }),
+        s.python("Python mmap", "cycle", params),
+      ]);
+      sections.push({ title: `${label} region`, unit: "ns", per: "cycle", rows, baseline: "C (cc -O2)" });
+      targets.push(
+        ratioTarget(
+          `${label}: native within 1.10x of the Node-API floor`,
+          row(rows, "native"),
+          row(rows, "Node-API floor"),
+          1.1,
+        ),
+        ratioTarget(
+          `${label}: koffi within 1.15x of the koffi floor`,
+          row(rows, "koffi"),
+          row(rows, "koffi floor"),
+          1.15,
+        ),
+        // mmap-io cannot unmap: compared with a native map dropped without unmap(), the same work.
+        ratioTarget(
+          `${label}: native faster than @riaskov/mmap-io (both dropped, no unmap)`,
+          row(rows, "native, dropped (no unmap)"),
+          row(rows, "@riaskov/mmap-io (no unmap)"),
+          1,
+        ),
+      );
+    }
+    return { sections, targets };
+  },
+};
