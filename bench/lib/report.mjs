@@ -120,7 +120,14 @@ export function writeReport({ docsDir, machine, results, intro, command, seconds
         const title = `${scenario.title}: ${section.title}`;
         writeFileSync(
           join(chartDir, file),
-          barChart({ title, subtitle: `median per ${section.per}; shorter is better`, bars }),
+          barChart({
+            title,
+            subtitle:
+              section.unit === "bytes"
+                ? "resident memory added; shorter is better"
+                : `median per ${section.per}; shorter is better`,
+            bars,
+          }),
         );
         md.push("", `![${title}](./performance/${file})`);
       }
