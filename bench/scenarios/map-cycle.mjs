@@ -14,6 +14,9 @@ export default {
     "Map a region of a page-cached file, read one byte, unmap, in a loop. The floors do the same system calls without the API: " +
     "the Node-API floor all in C (bench/floor: mmap, one external ArrayBuffer, the touch, the in-place zero-page replacement that " +
     "the lifetime rules add to unmap(), detach, munmap); the koffi floor the same calls through koffi. " +
+    "`native addon, no API` calls the native backend's addon directly (its bookkeeping: the region table, the weak " +
+    "reference that tells when the buffer is collected, the deferred munmap), and `+ size check` adds the `fstat` the API " +
+    "makes before every map, so that the rows between the floor and `native` show where the time goes. " +
     "@riaskov/mmap-io and Bun.mmap cannot unmap: their cycle is map + touch, and the garbage collector unmaps; `native, dropped` does the same with portable-mmap (a map dropped without `unmap()` is unmapped when collected).",
   async run(ctx) {
     const sections = [];
@@ -30,6 +33,8 @@ export default {
       const rows = await runContenders(ctx, [
         s.c("C (cc -O2)", "cycle", params),
         s.floor("Node-API floor", "cycle", params),
+        s.js("native addon, no API", "cycle", { ...params, api: "addon" }),
+        s.js("native addon + size check, no API", "cycle", { ...params, api: "addon", how: "sized" }),
         s.js("koffi floor", "cycle", { ...params, api: "koffi-floor" }),
         s.js("native", "cycle", params, { backend: "native" }),
         s.js("koffi", "cycle", params, { backend: "koffi" }),

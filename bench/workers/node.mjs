@@ -136,7 +136,18 @@ const ops = {
         return { ns: since(start) / cycles };
       };
     }
-    if (p.api === "koffi-floor") {
+    if (p.api === "addon") {
+      // The native backend's addon called directly: its bookkeeping without the API's checks and objects.
+      const addon = createRequire(join(root, "package.json"))("node-gyp-build")(root);
+      const WRITABLE = 2; // native/sys.h Flags
+      once = () => {
+        if (p.how === "sized" && addon.fileSize(fd) < size) throw new Error("file too small");
+        const buffer = addon.map(fd, 0, size, WRITABLE);
+        const byte = new Uint8Array(buffer)[0];
+        addon.unmap(addon.scratch[0], buffer, false);
+        return byte;
+      };
+    } else if (p.api === "koffi-floor") {
       const cycle = koffiFloor();
       once = () => cycle(fd, size);
     } else if (p.api === "mmap-io") {
