@@ -233,7 +233,7 @@ describe("POPULATE", () => {
       : undefined;
 
   testUnless(rssReason, "a RDONLY or COPY POPULATE map does not copy the file into anonymous memory", () => {
-    const size = 64 * MiB;
+    const size = 32 * MiB;
     const file = bigFile(size);
     const expected = pattern(MiB);
     for (const prot of [RDONLY, COPY]) {
