@@ -145,7 +145,8 @@ Napi::Value ReserveBlocks(const Napi::CallbackInfo& info) {
   return Result(info, code, sys);
 }
 
-// map(fd, offset, length, flags): ArrayBuffer, or an error code.
+// map(fd, offset, length, flags): ArrayBuffer, or an error code. `flags` are
+// sys.h Flags bits; Map itself does what kPopulate asks.
 Napi::Value MapRegion(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   Env* e = EnvOf(info);

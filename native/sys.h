@@ -47,8 +47,9 @@ enum Sys : int {
 
 extern const char* const kSyscalls[kSysCount];
 
-// Bits of a map request, as packed by the TypeScript wrapper.
-enum Flags : int32_t { kShared = 1, kWritable = 2, kExec = 4, kAnon = 8 };
+// Bits of a map request, as packed by the TypeScript wrapper. kPopulate asks
+// Map to prefault the pages, as a hint: its failure never fails the map.
+enum Flags : int32_t { kShared = 1, kWritable = 2, kExec = 4, kAnon = 8, kPopulate = 16 };
 
 // What the OS layer keeps of one mapping.
 struct Mapping {
@@ -75,7 +76,8 @@ int Invalid();
 // The code for "in use" (EBUSY, ERROR_BUSY).
 int Busy();
 
-// Maps `length` bytes of `fd` from `offset` (fd and offset ignored for kAnon).
+// Maps `length` bytes of `fd` from `offset` (fd and offset ignored for kAnon);
+// with kPopulate also prefaults the pages (see sys_posix.cc, sys_windows.cc).
 int Map(int fd, int64_t offset, size_t length, int32_t flags, Mapping* out, Sys* sys);
 
 // Replaces the mapping by zero-filled private pages at the same addresses, in

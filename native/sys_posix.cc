@@ -20,6 +20,10 @@ static_assert(sizeof(off_t) == 8, "64-bit file offsets are required (_FILE_OFFSE
 #define MAP_ANONYMOUS MAP_ANON
 #endif
 
+#if defined(__linux__) && !defined(MADV_POPULATE_READ)
+#define MADV_POPULATE_READ 22  // asm-generic/mman-common.h, Linux 5.14
+#endif
+
 namespace pmm {
 
 namespace {
@@ -32,6 +36,36 @@ const int kNoReserve = 0;
 #endif
 
 int Prot(bool writable, bool exec) { return PROT_READ | (writable ? PROT_WRITE : 0) | (exec ? PROT_EXEC : 0); }
+
+// Whether kPopulate is done by MAP_POPULATE in the mmap call itself: on Linux,
+// for shared file maps (the kernel read-faults their pages: it write-faults
+// only private writable mappings) and for anonymous ones (private and
+// writable, so the kernel write-faults them: their zero-filled pages are
+// allocated now, which is what prefaulting memory without a file means; a
+// read fault would map the shared zero page, and the first write would fault
+// again). Never for a private file map: write-faulting it would copy every
+// page of the file into anonymous memory.
+bool PopulateByMapFlag(int32_t flags) {
+#if defined(__linux__) && defined(MAP_POPULATE)
+  return (flags & kPopulate) && (flags & (kShared | kAnon));
+#else
+  (void)flags;
+  return false;
+#endif
+}
+
+// Prefaults the rest of kPopulate's maps after mmap; a hint, so errors are ignored.
+void Prefault(void* addr, size_t length) {
+#if defined(__linux__)
+  // Maps the file's pages (reading them in) without breaking copy-on-write.
+  // EINVAL: a kernel before 5.14; then at least start reading them in.
+  if (madvise(addr, length, MADV_POPULATE_READ) == 0 || errno != EINVAL) return;
+  madvise(addr, length, MADV_WILLNEED);
+#else
+  // macOS, the BSDs: starts reading the pages in.
+  posix_madvise(addr, length, POSIX_MADV_WILLNEED);
+#endif
+}
 
 }  // namespace
 
@@ -51,11 +85,16 @@ int Map(int fd, int64_t offset, size_t length, int32_t flags, Mapping* out, Sys*
   } else if (!shared) {
     mflags |= kNoReserve;
   }
+  bool byMapFlag = PopulateByMapFlag(flags);
+#ifdef MAP_POPULATE
+  if (byMapFlag) mflags |= MAP_POPULATE;
+#endif
   void* p = mmap(nullptr, length, Prot(flags & kWritable, flags & kExec), mflags, fd, static_cast<off_t>(offset));
   if (p == MAP_FAILED) {
     *sys = kMmap;
     return errno;
   }
+  if ((flags & kPopulate) && !byMapFlag) Prefault(p, length);
   *out = Mapping{static_cast<uint8_t*>(p), length, flags};
   return 0;
 }

@@ -148,6 +148,15 @@ int Map(int fd, int64_t offset, size_t length, int32_t flags, Mapping* out, Sys*
       return code;
     }
   }
+  if (flags & kPopulate) {
+    // Reads the pages into memory with large I/O requests. A hint: where
+    // kernel32 lacks it (before Windows 8) or it fails, the map stands.
+    PrefetchFn prefetch = Prefetch();
+    if (prefetch != nullptr) {
+      PrefetchEntry entry = {p, length};
+      prefetch(GetCurrentProcess(), 1, &entry, 0);
+    }
+  }
   // Only a writable shared file map has anything for FlushFileBuffers to do,
   // and it fails on a read-only handle: keep the handle for those alone.
   if (file != nullptr && !(shared && writable)) {

@@ -13,6 +13,34 @@ export const COPY = 4;
 export const EXEC = 8;
 /** Flag: map zero-filled anonymous memory, not a file (`file` is ignored, `length` must be > 0). */
 export const ANON = 1;
+/**
+ * Flag: prefault the pages at map time, so that the first reads do not wait
+ * for the disk (or for page faults) later. Taken by {@link mapRegion} (alone
+ * or as `ANON | POPULATE`), {@link map} and {@link mapFile} (`flags: POPULATE`
+ * or `populate: true`). This library's own: mmap-go has no such flag.
+ *
+ * What it does on each system:
+ * - Linux, shared (`RDWR`) file maps: `MAP_POPULATE`; the pages are read in
+ *   and mapped before `map` returns.
+ * - Linux, private (`RDONLY`, `COPY`) file maps: `madvise(MADV_POPULATE_READ)`
+ *   (Linux 5.14+), which maps the file's pages without copying them; on older
+ *   kernels `madvise(MADV_WILLNEED)`, which starts reading them in.
+ *   (`MAP_POPULATE` is not used there: on a private writable mapping it makes
+ *   the kernel copy every page into anonymous memory.)
+ * - Linux, anonymous maps: `MAP_POPULATE`; the zero pages are allocated now.
+ * - macOS, FreeBSD and other POSIX systems: `madvise(MADV_WILLNEED)`, which
+ *   starts reading the pages in.
+ * - Windows: `PrefetchVirtualMemory` (Windows 8 and later; nothing before),
+ *   which reads the pages into physical memory with large I/O requests, so
+ *   that touching them later needs no disk read.
+ * - The fallback backend: nothing to do, it reads the whole region at map time anyway.
+ *
+ * It is a hint: where it fails (out of memory, an old kernel, a system
+ * without the call) the map is made all the same and nothing is reported;
+ * it never changes the bytes. It makes `map` take as long as reading the
+ * region does.
+ */
+export const POPULATE = 2;
 
 /**
  * A protection `map`, `mapRegion` and `mapFile` take: `RDONLY`, `RDWR` or
@@ -24,8 +52,17 @@ export type Prot = typeof RDONLY | typeof RDWR | typeof COPY | 8 | 10 | 12;
 /** A protection {@link MMap.protect} takes: `RDONLY` or `RDWR`, alone or with `EXEC` (`COPY` cannot be set later). */
 export type PageProt = typeof RDONLY | typeof RDWR | 8 | 10;
 
-/** The flags of {@link mapRegion}: 0 or `ANON`. Also the type of {@link MMap.flags}. */
-export type MapFlags = 0 | typeof ANON;
+/**
+ * The flags of {@link mapRegion}: 0, `ANON`, `POPULATE` or `ANON | POPULATE`
+ * (3). Also the type of {@link MMap.flags}.
+ */
+export type MapFlags = 0 | typeof ANON | typeof POPULATE | 3;
+
+/**
+ * The flags of {@link map} and {@link mapFile}: 0 or `POPULATE` (`ANON` needs
+ * a length and has no file, so only {@link mapRegion} takes it).
+ */
+export type FileMapFlags = 0 | typeof POPULATE;
 
 /**
  * The type of a `prot` or `flags` argument, given the type `N` of what is
@@ -36,7 +73,7 @@ export type MapFlags = 0 | typeof ANON;
  * inferred; there is no need to write it.
  *
  * @typeParam N The type of the argument, inferred.
- * @typeParam Allowed The values a literal may have: {@link Prot}, {@link PageProt} or {@link MapFlags}.
+ * @typeParam Allowed The values a literal may have: {@link Prot}, {@link PageProt}, {@link MapFlags} or {@link FileMapFlags}.
  */
 export type Checked<N extends number, Allowed extends number> = number extends N
   ? number

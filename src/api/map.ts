@@ -6,7 +6,16 @@ import { closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync
 import { fileURLToPath } from "node:url";
 import type { Backend } from "../backends/contract.js";
 import { maxLength } from "./buffers.js";
-import { ANON, type Checked, EXEC, type MapFlags, type Prot, RDONLY } from "./constants.js";
+import {
+  ANON,
+  type Checked,
+  EXEC,
+  type FileMapFlags,
+  type MapFlags,
+  POPULATE,
+  type Prot,
+  RDONLY,
+} from "./constants.js";
 import { fromNodeError, invalidArgType, invalidArgValue, outOfRange, systemError, withPath } from "./errors.js";
 import { checkMapCount } from "./limits.js";
 import { createMMap, isShared, isValidProt, type MMap } from "./mmap.js";
@@ -51,12 +60,23 @@ export type PathLike = string | Uint8Array | URLType;
  * error; at run time other keys are ignored.
  *
  * @typeParam P The type of `prot`, inferred by {@link mapFile} (see {@link Checked}).
+ * @typeParam F The type of `flags`, inferred by {@link mapFile} (see {@link Checked}).
  */
-export interface MapFileOptions<P extends number = number> {
+export interface MapFileOptions<P extends number = number, F extends number = FileMapFlags> {
   /** `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`: a {@link Prot}. */
   prot?: Checked<P, Prot>;
-  /** Flags: only 0 (the default); `ANON` is not allowed here (there is no file). */
-  flags?: 0;
+  /**
+   * Flags: 0 (the default) or {@link POPULATE}, a {@link FileMapFlags};
+   * `ANON` is not allowed here (there is no file).
+   */
+  flags?: Checked<F, FileMapFlags>;
+  /**
+   * `true`: the same as `flags: POPULATE`, prefault the pages at map time
+   * (a hint; see {@link POPULATE} for what it does on each system). `false`,
+   * the default, leaves `flags` as it is. {@link MMap.flags} then includes
+   * `POPULATE`.
+   */
+  populate?: boolean;
   /** File offset of the first byte; any value works, it need not be aligned. Default 0. */
   offset?: number | bigint;
   /** Bytes to map; negative (the default) maps to the end of the file. */
@@ -83,9 +103,11 @@ function checkProt(prot: unknown): number {
   return prot;
 }
 
-function checkFlags(flags: unknown): number {
-  if (typeof flags !== "number") throw invalidArgType("flags", "of type number", flags);
-  if (flags !== 0 && flags !== ANON) throw invalidArgValue("flags", flags, "must be 0 or ANON");
+const validFlags: readonly number[] = [0, ANON, POPULATE, ANON | POPULATE];
+
+function checkFlags(flags: unknown, name = "flags"): number {
+  if (typeof flags !== "number") throw invalidArgType(name, "of type number", flags);
+  if (!validFlags.includes(flags)) throw invalidArgValue(name, flags, "must be 0, ANON, POPULATE or ANON | POPULATE");
   return flags;
 }
 
@@ -168,7 +190,7 @@ function mapChecked(
   grow: boolean,
   ownFd: boolean,
 ): MMap {
-  const anon = flags === ANON;
+  const anon = (flags & ANON) !== 0;
   let grownFrom = -1;
   if (anon) {
     if (length <= 0) throw outOfRange("length", "> 0 with ANON", length);
@@ -233,6 +255,7 @@ function mapChecked(
     writable: pagesWritable,
     exec: (prot & EXEC) !== 0,
     anon,
+    populate: (flags & POPULATE) !== 0,
   });
   try {
     try {
@@ -272,7 +295,9 @@ function mapChecked(
 /**
  * Maps a region of a file: `length` bytes from `offset` (any offset; it need
  * not be aligned). A negative `length` maps to the end of the file. With
- * `ANON` the file is ignored and `length` must be > 0.
+ * `ANON` the file is ignored and `length` must be > 0. With `POPULATE` the
+ * pages are prefaulted before it returns, as far as the system lets it (a
+ * hint that never fails the map; see {@link POPULATE}).
  *
  * In TypeScript `prot` and `flags` are checked against the constants: a
  * literal such as `3` is a type error (see {@link Checked}); plain numbers,
@@ -283,13 +308,14 @@ function mapChecked(
  * @param file A descriptor number or a `FileHandle` (ignored with `ANON`: pass -1 or null).
  * @param length Bytes to map, `number` or `bigint`; negative means to the end of the file.
  * @param prot `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`: a {@link Prot}.
- * @param flags 0 (default) or `ANON`: a {@link MapFlags}.
+ * @param flags 0 (default), `ANON`, `POPULATE` or `ANON | POPULATE`: a {@link MapFlags}.
  * @param offset File offset of the first byte, `number` or `bigint`, default 0.
  * @returns The map; its `byteOffset` is `offset` less the alignment below it.
  * @throws `TypeError` `ERR_INVALID_ARG_TYPE` for an argument of the wrong type
  * (`file`, `length`, `prot`, `flags`, `offset`).
  * @throws `TypeError` `ERR_INVALID_ARG_VALUE` for a `prot` or `flags` that is
- * not one of the constants, or a non-zero `offset` with `ANON`.
+ * not one of the constants (or their allowed combinations), or a non-zero
+ * `offset` with `ANON`.
  * @throws `RangeError` `ERR_OUT_OF_RANGE` for a region past the end of the
  * file (map it with {@link mapFile} and `grow: true` to extend the file), a
  * negative or fractional `offset`, or a length longer than the runtime's
@@ -317,6 +343,16 @@ function mapChecked(
  * scratch.fill(7);
  * scratch.unmap();
  * ```
+ * @example A region read in at map time, so that the first reads do not wait for the disk
+ * ```ts
+ * import { openSync, closeSync } from "node:fs";
+ * import { mapRegion, POPULATE, RDONLY } from "portable-mmap";
+ *
+ * const fd = openSync("data.bin", "r");
+ * const m = mapRegion(fd, 1 << 20, RDONLY, POPULATE);
+ * closeSync(fd);
+ * m.unmap();
+ * ```
  */
 export function mapRegion<P extends number = typeof RDONLY, F extends number = 0>(
   file: FileLike | null,
@@ -341,7 +377,7 @@ export function mapRegion(
   offset: number | bigint = 0,
 ): MMap {
   const checkedFlags = checkFlags(flags);
-  const fd = checkedFlags === ANON ? -1 : descriptorOf(file);
+  const fd = (checkedFlags & ANON) !== 0 ? -1 : descriptorOf(file);
   const checkedProt = checkProt(prot);
   const checkedLength = checkLength(length);
   const checkedOffset = checkInteger("offset", offset, 0, Number.MAX_SAFE_INTEGER, true);
@@ -352,10 +388,13 @@ export function mapRegion(
  * Maps a whole file, like Go's `mmap.Map`. An empty file gives an empty map.
  *
  * @typeParam P The type of `prot`, inferred (see {@link Checked}).
+ * @typeParam F The type of `flags`, inferred (see {@link Checked}).
  * @param file A descriptor number or a `FileHandle`.
  * @param prot `RDONLY` (default), `RDWR` or `COPY`, maybe with `EXEC`: a {@link Prot}.
- * @param flags 0 (default); `ANON` needs a length, so use `mapRegion` for it
- * (in TypeScript, anything but 0 is a type error).
+ * @param flags 0 (default) or `POPULATE`, a {@link FileMapFlags}: `POPULATE`
+ * prefaults the pages at map time, a hint that never fails the map (see
+ * {@link POPULATE}). `ANON` needs a length, so use `mapRegion` for it (in
+ * TypeScript a literal other than 0 or 2 is a type error).
  * @throws The same as {@link mapRegion}; `ERR_INVALID_ARG_VALUE` for `ANON`.
  * @example
  * ```ts
@@ -368,12 +407,16 @@ export function mapRegion(
  * m.unmap();
  * ```
  */
-export function map<P extends number = typeof RDONLY>(file: FileLike, prot?: Checked<P, Prot>, flags?: 0): MMap;
-/** A {@link Prot} (and {@link MapFlags}) the caller already has, as in a generic wrapper (`<P extends Prot>(prot: P) => ...`): the same function, typed with the constants' own types. The signature above is the one for literals and plain numbers. */
-export function map(file: FileLike, prot?: Prot, flags?: 0): MMap;
+export function map<P extends number = typeof RDONLY, F extends number = 0>(
+  file: FileLike,
+  prot?: Checked<P, Prot>,
+  flags?: Checked<F, FileMapFlags>,
+): MMap;
+/** A {@link Prot} (and {@link FileMapFlags}) the caller already has, as in a generic wrapper (`<P extends Prot>(prot: P) => ...`): the same function, typed with the constants' own types. The signature above is the one for literals and plain numbers. */
+export function map(file: FileLike, prot?: Prot, flags?: FileMapFlags): MMap;
 export function map(file: FileLike, prot: number = RDONLY, flags: number = 0): MMap {
-  if (checkFlags(flags) === ANON)
-    throw invalidArgValue("flags", flags, "cannot be ANON for map(); use mapRegion() with a length");
+  if ((checkFlags(flags) & ANON) !== 0)
+    throw invalidArgValue("flags", flags, "cannot have ANON for map(); use mapRegion() with a length");
   return mapRegion(file, -1, prot as number, flags, 0);
 }
 
@@ -392,12 +435,14 @@ export function map(file: FileLike, prot: number = RDONLY, flags: number = 0): M
  * file).
  *
  * @typeParam P The type of `options.prot`, inferred (see {@link Checked}).
+ * @typeParam F The type of `options.flags`, inferred (see {@link Checked}).
  * @param path A path as a string, `Buffer` or `file:` URL: a {@link PathLike}.
  * Its errors show a URL as the file path it names.
- * @param options What to map: `prot`, `flags`, `offset`, `length`, `grow`;
- * in TypeScript an object literal with any other key is a type error.
+ * @param options What to map: `prot`, `flags`, `populate`, `offset`,
+ * `length`, `grow`; in TypeScript an object literal with any other key is a
+ * type error.
  * @throws The same as {@link mapRegion}; `ERR_INVALID_ARG_TYPE` for `options`
- * that is not an object.
+ * that is not an object, or a `populate` that is not a boolean.
  * @throws {@link MmapSystemError} with `path`: from opening the file
  * (`syscall` `open`: `ENOENT`, `EACCES`, `EISDIR`); from mapping it (`ENODEV`,
  * `EACCES`, `ENOMEM`); with `grow`, `ENOSPC` or `EFBIG` where the file cannot
@@ -421,10 +466,21 @@ export function map(file: FileLike, prot: number = RDONLY, flags: number = 0): M
  * log.flush({ offset: 0, length: 6 }); // on the device when this returns
  * log.unmap();
  * ```
+ * @example A file read in at map time; populate: true is the same as flags: POPULATE
+ * ```ts
+ * import { mapFile } from "portable-mmap";
+ *
+ * const index = mapFile("index.bin", { populate: true });
+ * console.log(index.flags); // 2, POPULATE
+ * index.unmap();
+ * ```
  */
-export function mapFile<P extends number = typeof RDONLY>(path: PathLike, options?: MapFileOptions<P>): MMap;
-/** A {@link Prot} (and {@link MapFlags}) the caller already has, as in a generic wrapper (`<P extends Prot>(prot: P) => ...`): the same function, typed with the constants' own types. The signature above is the one for literals and plain numbers. */
-export function mapFile(path: PathLike, options?: MapFileOptions<Prot>): MMap;
+export function mapFile<P extends number = typeof RDONLY, F extends number = 0>(
+  path: PathLike,
+  options?: MapFileOptions<P, F>,
+): MMap;
+/** A {@link Prot} (and {@link FileMapFlags}) the caller already has, as in a generic wrapper (`<P extends Prot>(prot: P) => ...`): the same function, typed with the constants' own types. The signature above is the one for literals and plain numbers. */
+export function mapFile(path: PathLike, options?: MapFileOptions<Prot, FileMapFlags>): MMap;
 export function mapFile(path: PathLike, options: { readonly [K in keyof MapFileOptions]?: unknown } = {}): MMap {
   return mapFileWith(selectedBackend(), path, options);
 }
@@ -448,8 +504,11 @@ export function mapFileWith(
 ): MMap {
   if (typeof options !== "object" || options === null) throw invalidArgType("options", "of type object", options);
   const prot = checkProt(options.prot ?? RDONLY);
-  const flags = checkFlags(options.flags ?? 0);
-  if (flags === ANON) throw invalidArgValue("options.flags", flags, "cannot be ANON for mapFile()");
+  let flags = checkFlags(options.flags ?? 0, "options.flags");
+  if ((flags & ANON) !== 0) throw invalidArgValue("options.flags", flags, "cannot have ANON for mapFile()");
+  const populate = options.populate ?? false;
+  if (typeof populate !== "boolean") throw invalidArgType("options.populate", "of type boolean", populate);
+  if (populate) flags |= POPULATE;
   const length = checkLength(options.length ?? -1);
   const offset = checkInteger("options.offset", options.offset ?? 0, 0, Number.MAX_SAFE_INTEGER, true);
   const grow = options.grow ?? false;

@@ -176,7 +176,7 @@ export class MMap extends Uint8Array {
     this.#prot = init.prot as Prot;
     this.#flags = init.flags as MapFlags;
     this.#fileOffset = init.fileOffset;
-    this.#writesBack = isShared(init.prot) && init.flags !== ANON;
+    this.#writesBack = isShared(init.prot) && (init.flags & ANON) === 0;
     this.#pagesWritable = init.pagesWritable;
     if ((init.handle !== undefined && init.backend.release) || init.fd !== undefined)
       dropOnCollection(this, this.#state);
@@ -187,7 +187,11 @@ export class MMap extends Uint8Array {
     return this.#prot;
   }
 
-  /** The flags the map was made with (`ANON` or 0). */
+  /**
+   * The flags the map was made with: 0, `ANON`, `POPULATE` or `ANON | POPULATE`
+   * (with `mapFile`'s `populate: true`, `POPULATE`). `POPULATE` is reported
+   * as asked for, whether or not the system could prefault the pages.
+   */
   get flags(): MapFlags {
     return this.#flags;
   }

@@ -46,6 +46,19 @@ export interface MapRequest {
   readonly exec: boolean;
   /** No file: zero-filled memory (MAP_ANONYMOUS / pagefile-backed section). */
   readonly anon: boolean;
+  /**
+   * Prefault the pages before `map` returns (the public `POPULATE` flag). A
+   * hint: the backend makes the map whether or not prefaulting works, never
+   * throws for it, and never copies a private file map's pages to do it.
+   * - Linux: shared file maps and anonymous maps with `MAP_POPULATE`; private
+   *   file maps with `madvise(MADV_POPULATE_READ)`, or `MADV_WILLNEED` where
+   *   the kernel is older than 5.14 (EINVAL) (`MAP_POPULATE` on a private
+   *   writable mapping write-faults, so copies, every page).
+   * - Other POSIX systems: `madvise(MADV_WILLNEED)`.
+   * - Windows: `PrefetchVirtualMemory` where kernel32 has it (Windows 8+).
+   * - The fallback reads the region at map time anyway: nothing to do.
+   */
+  readonly populate: boolean;
 }
 
 /** What `map` hands back to the API. */

@@ -56,10 +56,22 @@ describe("bad arguments", () => {
   test("flags of the wrong type or value", () => {
     withFd(file, "r", (fd) => {
       throwsCode(() => mapRegion(fd, 10, RDONLY, "1" as never), TypeError, "ERR_INVALID_ARG_TYPE");
+      throwsCode(() => mapRegion(fd, 10, RDONLY, true as never), TypeError, "ERR_INVALID_ARG_TYPE");
       // @ts-expect-error: a type error in TypeScript; JavaScript callers get the coded error
-      throwsCode(() => mapRegion(fd, 10, RDONLY, 2), TypeError, "ERR_INVALID_ARG_VALUE");
+      throwsCode(() => mapRegion(fd, 10, RDONLY, 4), TypeError, "ERR_INVALID_ARG_VALUE");
+      // 2 ** 32 + 2 is POPULATE after a ToInt32 wrap: refused, never taken for it.
+      for (const bad of [-1, -2, 4, 5, 6, 8, 16, 1.5, 2.5, Number.NaN, 2 ** 32 + 2, 2 ** 32 + 1]) {
+        const error = throwsCode(() => mapRegion(fd, 10, RDONLY, bad), TypeError, "ERR_INVALID_ARG_VALUE");
+        assert.match(error.message, /0, ANON, POPULATE or ANON \| POPULATE/);
+        throwsCode(() => map(fd, RDONLY, bad), TypeError, "ERR_INVALID_ARG_VALUE");
+        throwsCode(() => mapFile(file, { flags: bad }), TypeError, "ERR_INVALID_ARG_VALUE");
+      }
       // @ts-expect-error: a type error in TypeScript; JavaScript callers get the coded error
       throwsCode(() => map(fd, RDONLY, ANON), TypeError, "ERR_INVALID_ARG_VALUE");
+      // ANON | POPULATE, written as its value: a type error in TypeScript, a coded error at run time.
+      // @ts-expect-error: a type error in TypeScript; JavaScript callers get the coded error
+      throwsCode(() => map(fd, RDONLY, 3), TypeError, "ERR_INVALID_ARG_VALUE");
+      throwsCode(() => map(fd, RDONLY, "2" as never), TypeError, "ERR_INVALID_ARG_TYPE");
     });
   });
 
@@ -106,6 +118,11 @@ describe("bad arguments", () => {
     throwsCode(() => mapFile(file, { grow: 1 as never }), TypeError, "ERR_INVALID_ARG_TYPE");
     // @ts-expect-error: a type error in TypeScript; JavaScript callers get the coded error
     throwsCode(() => mapFile(file, { flags: ANON }), TypeError, "ERR_INVALID_ARG_VALUE");
+    // @ts-expect-error: a type error in TypeScript; JavaScript callers get the coded error
+    throwsCode(() => mapFile(file, { flags: 3 }), TypeError, "ERR_INVALID_ARG_VALUE");
+    throwsCode(() => mapFile(file, { flags: "2" as never }), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => mapFile(file, { populate: 1 as never }), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => mapFile(file, { populate: "yes" as never }), TypeError, "ERR_INVALID_ARG_TYPE");
     throwsCode(() => mapFile(file, { offset: -5 }), RangeError, "ERR_OUT_OF_RANGE");
     // @ts-expect-error: a type error in TypeScript; JavaScript callers get the coded error
     throwsCode(() => mapFile(file, { prot: 7 }), TypeError, "ERR_INVALID_ARG_VALUE");

@@ -9,6 +9,7 @@ import { backendName } from "./helpers.js";
 import "./map.test.js";
 import "./flush.test.js";
 import "./memory.test.js";
+import "./populate.test.js";
 import "./lifetime.test.js";
 import "./errors.test.js";
 import "./backend.test.js";

@@ -18,6 +18,13 @@ function positive(fd: number): void {
   expectType<Equal<typeof m.prot, mmap.Prot>>();
   mmap.map(fd, mmap.COPY);
   mmap.mapRegion(null, 4096, mmap.RDWR, mmap.ANON);
+  mmap.mapRegion(null, 4096, mmap.RDWR, mmap.ANON | mmap.POPULATE);
+  mmap.map(fd, mmap.RDONLY, mmap.POPULATE);
+  mmap.mapFile("data.bin", { flags: mmap.POPULATE });
+  mmap.mapFile("data.bin", { populate: true });
+  const flags: mmap.FileMapFlags = mmap.POPULATE;
+  expectType<Equal<typeof mmap.POPULATE, 2>>();
+  mmap.map(fd, mmap.RDONLY, flags);
   const file = mmap.mapFile("data.bin", { prot: mmap.RDWR, grow: true, length: 4096 });
   expectType<Equal<typeof file, mmap.MMap>>();
   expectType<Equal<ReturnType<mmap.MMap["asBuffer"]>, Buffer<ArrayBuffer>>>();
@@ -28,8 +35,12 @@ function positive(fd: number): void {
 function negative(fd: number): void {
   // @ts-expect-error 3 is no protection
   mmap.map(fd, 3);
-  // @ts-expect-error 2 is no flag
-  mmap.mapRegion(fd, 10, mmap.RDONLY, 2);
+  // @ts-expect-error 4 is no flag
+  mmap.mapRegion(fd, 10, mmap.RDONLY, 4);
+  // @ts-expect-error map() takes no ANON
+  mmap.map(fd, mmap.RDONLY, mmap.ANON);
+  // @ts-expect-error populate is a boolean
+  mmap.mapFile("data.bin", { populate: 1 });
   // @ts-expect-error an unknown option key
   mmap.mapFile("data.bin", { prot: mmap.RDWR, grwo: true });
   // @ts-expect-error 3 is no protection

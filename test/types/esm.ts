@@ -9,6 +9,7 @@ import {
   COPY,
   EXEC,
   type FileLike,
+  type FileMapFlags,
   type MapFileOptions,
   type MapFlags,
   MMap,
@@ -17,6 +18,7 @@ import {
   mapFile,
   mapRegion,
   type PageProt,
+  POPULATE,
   type Prot,
   RDONLY,
   RDWR,
@@ -47,6 +49,24 @@ export async function positive(fd: number): Promise<void> {
   mapRegion(fd, 10n, COPY | EXEC, 0, 4096n);
   mapRegion(fd, -1, RDONLY, 0, 3);
 
+  // POPULATE: every flag mapRegion takes, alone and combined; map and mapFile take 0 or POPULATE.
+  mapRegion(fd, 10, RDONLY, POPULATE);
+  mapRegion(null, 4096, RDWR, ANON | POPULATE); // a plain number to TypeScript, checked at run time
+  mapRegion(null, 4096, RDWR, 3); // ANON | POPULATE written as its value
+  mapRegion(fd, 10, RDONLY, 2);
+  map(fd, RDONLY, POPULATE);
+  map(fd, COPY, 2);
+  map(fd, RDWR, fd > 2 ? POPULATE : 0);
+  mapFile("data.bin", { flags: POPULATE });
+  mapFile("data.bin", { prot: RDWR, populate: true, grow: true, length: 4096 });
+  mapFile("data.bin", { flags: 0, populate: false });
+  const populated: MapFileOptions = { prot: COPY, flags: POPULATE };
+  mapFile("data.bin", populated);
+  const wanted: FileMapFlags = POPULATE;
+  map(fd, RDONLY, wanted);
+  mapFile("data.bin", { flags: wanted });
+  expectType<Equal<typeof POPULATE, 2>>();
+
   // FileLike: a descriptor or a FileHandle.
   const handle = await open("data.bin");
   map(handle, RDONLY);
@@ -68,6 +88,10 @@ export async function positive(fd: number): Promise<void> {
   const wrapMap = <P extends Prot>(prot: P) => map(fd, prot);
   const wrapRegion = <P extends Prot, F extends MapFlags>(prot: P, flags: F) => mapRegion(fd, 10, prot, flags);
   const wrapFile = <P extends Prot>(prot: P) => mapFile("data.bin", { prot });
+  const wrapMapFlags = <P extends Prot, F extends FileMapFlags>(prot: P, flags: F) => map(fd, prot, flags);
+  const wrapFileFlags = <F extends FileMapFlags>(flags: F) => mapFile("data.bin", { flags });
+  expectType<Equal<ReturnType<typeof wrapMapFlags>, MMap>>();
+  expectType<Equal<ReturnType<typeof wrapFileFlags>, MMap>>();
   expectType<Equal<ReturnType<typeof wrapMap>, MMap>>();
   expectType<Equal<ReturnType<typeof wrapRegion>, MMap>>();
   expectType<Equal<ReturnType<typeof wrapFile>, MMap>>();
@@ -81,7 +105,8 @@ export async function positive(fd: number): Promise<void> {
   expectType<Equal<typeof m.flags, MapFlags>>();
   expectType<Equal<Prot, 0 | 2 | 4 | 8 | 10 | 12>>();
   expectType<Equal<PageProt, 0 | 2 | 8 | 10>>();
-  expectType<Equal<MapFlags, 0 | 1>>();
+  expectType<Equal<MapFlags, 0 | 1 | 2 | 3>>();
+  expectType<Equal<FileMapFlags, 0 | 2>>();
   expectType<Equal<ReturnType<MMap["asBuffer"]>, Buffer<ArrayBuffer>>>();
   expectType<Equal<ReturnType<MMap["flushAsync"]>, Promise<void>>>();
   expectType<Equal<ReturnType<MMap["residency"]>, Uint8Array>>();
@@ -115,10 +140,14 @@ export function negative(fd: number, m: MMap): void {
   map(fd, ANON);
   // @ts-expect-error RDWR | ANON written as its value
   mapRegion(fd, 10, 3);
-  // @ts-expect-error 2 is no flag
-  mapRegion(fd, 10, RDONLY, 2);
+  // @ts-expect-error 4 is no flag
+  mapRegion(fd, 10, RDONLY, 4);
   // @ts-expect-error map() cannot take ANON: it needs a length
   map(fd, RDONLY, ANON);
+  // @ts-expect-error nor ANON | POPULATE, written as its value
+  map(fd, RDONLY, 3);
+  // @ts-expect-error a string flag
+  map(fd, RDONLY, "2");
   // @ts-expect-error a string prot
   map(fd, "2");
   // @ts-expect-error a path is not a FileLike
@@ -131,10 +160,17 @@ export function negative(fd: number, m: MMap): void {
   mapFile(fd);
   // @ts-expect-error 3 is no protection
   mapFile("data.bin", { prot: 3 });
-  // @ts-expect-error 2 is no flag
-  mapFile("data.bin", { flags: 2 });
+  // @ts-expect-error 4 is no flag
+  mapFile("data.bin", { flags: 4 });
   // @ts-expect-error mapFile() cannot take ANON
   mapFile("data.bin", { flags: ANON });
+  // @ts-expect-error nor ANON | POPULATE, written as its value
+  mapFile("data.bin", { flags: 3 });
+  // @ts-expect-error populate is a boolean
+  mapFile("data.bin", { populate: "yes" });
+  // @ts-expect-error an annotated options object keeps flags to 0 or POPULATE
+  const badFlags: MapFileOptions = { flags: 1 };
+  mapFile("data.bin", badFlags);
   // @ts-expect-error an unknown option key
   mapFile("data.bin", { prot: RDWR, grwo: true });
   // @ts-expect-error an unknown option key, alone

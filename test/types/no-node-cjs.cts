@@ -17,8 +17,10 @@ function withoutNode(fd: number): void {
   expectType<Equal<typeof bytes.length, number>>();
   mmap.mapFile("data.bin", { prot: mmap.RDWR, grow: true, length: 4096 });
   m[Symbol.dispose]();
-  // @ts-expect-error 2 is no flag
-  mmap.mapRegion(fd, 10, mmap.RDONLY, 2);
+  mmap.mapRegion(null, 4096, mmap.RDWR, mmap.ANON | mmap.POPULATE);
+  mmap.mapFile("data.bin", { flags: mmap.POPULATE, populate: true });
+  // @ts-expect-error 4 is no flag
+  mmap.mapRegion(fd, 10, mmap.RDONLY, 4);
 }
 
 export = { withoutNode };

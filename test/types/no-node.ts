@@ -4,7 +4,19 @@
  * no ESNext.Disposable, declaration files checked), which also checks that
  * no `@types/node` file was loaded. Never run.
  */
-import { ANON, COPY, EXEC, type FileLike, type MMap, map, mapFile, mapRegion, type Prot, RDWR } from "portable-mmap";
+import {
+  ANON,
+  COPY,
+  EXEC,
+  type FileLike,
+  type MMap,
+  map,
+  mapFile,
+  mapRegion,
+  POPULATE,
+  type Prot,
+  RDWR,
+} from "portable-mmap";
 
 /** True when A and B are the same type. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -20,6 +32,9 @@ export function withoutNode(fd: number, handle: { readonly fd: number }): void {
   const file: FileLike = handle;
   mapRegion(file, 10, COPY);
   mapRegion(null, 4096, RDWR, ANON);
+  mapRegion(fd, 10, COPY, POPULATE);
+  map(fd, RDWR, POPULATE);
+  mapFile("data.bin", { populate: true });
   // A path as a string or its bytes.
   mapFile("data.bin", { prot: RDWR, grow: true, length: 4096 });
   mapFile(new Uint8Array([100, 97, 116, 97]));
@@ -32,4 +47,6 @@ export function withoutNode(fd: number, handle: { readonly fd: number }): void {
   map(fd, 3);
   // @ts-expect-error an unknown option key
   mapFile("data.bin", { prot: RDWR, grwo: true });
+  // @ts-expect-error ANON is no flag of map()
+  map(fd, RDWR, ANON);
 }

@@ -44,6 +44,7 @@ describe("fallback memory", () => {
           writable: true,
           exec: false,
           anon: false,
+          populate: false,
         };
         const before = openDescriptors();
         // The map works, and holds a descriptor of its own until unmap: the count can tell.

@@ -114,7 +114,16 @@ export function memoryBackend(
 export function mapShared<H>(backend: Backend<H>, file: string, length: number): ReturnType<Backend<H>["map"]> {
   const fd = fs.openSync(file, "r+");
   try {
-    const request: MapRequest = { fd, offset: 0, length, shared: true, writable: true, exec: false, anon: false };
+    const request: MapRequest = {
+      fd,
+      offset: 0,
+      length,
+      shared: true,
+      writable: true,
+      exec: false,
+      anon: false,
+      populate: false,
+    };
     return backend.map(request);
   } finally {
     fs.closeSync(fd);

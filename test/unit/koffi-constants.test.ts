@@ -231,6 +231,65 @@ describe("koffi constants (POSIX)", () => {
   });
 });
 
+describe("koffi constants (populate)", () => {
+  const reason =
+    posixReason ??
+    (emulated && linux
+      ? "under qemu-user, which drops madvise hints (MADV_POPULATE_READ included) and may not pass MAP_POPULATE on"
+      : undefined);
+
+  testUnless(reason, "MAP_POPULATE and MADV_POPULATE_READ map the pages they name (Linux; 0 elsewhere)", () => {
+    const { t, c, k, page } = posix();
+    if (!linux) {
+      assert.equal(t.MAP_POPULATE, 0, "only Linux has MAP_POPULATE");
+      assert.equal(t.MADV_POPULATE_READ, 0, "only Linux has MADV_POPULATE_READ");
+      return;
+    }
+    assert.ok(c.madvise, "the C library has madvise");
+    const resident = (addr: bigint, pages: number): number => {
+      const vec = new Uint8Array(pages);
+      assert.equal(c.mincore(addr, pages * page, vec), 0);
+      return vec.reduce((sum, b) => sum + (b & 1), 0);
+    };
+    // Untouched anonymous pages are not resident; MAP_POPULATE allocates them at mmap time.
+    const plain = anon(8 * page);
+    const populated = anon(8 * page, undefined, t.MAP_POPULATE);
+    try {
+      assert.equal(resident(plain, 8), 0);
+      assert.equal(resident(populated, 8), 8);
+      // MADV_POPULATE_READ (Linux 5.14+) maps them for reading (the zero page): EINVAL on an older kernel.
+      const done = c.madvise?.(plain, 8 * page, t.MADV_POPULATE_READ);
+      if (done === 0) assert.equal(resident(plain, 8), 8);
+      else assert.equal(k.errno(), os.constants.errno.EINVAL, "older kernels refuse the advice");
+    } finally {
+      c.munmap(plain, 8 * page);
+      c.munmap(populated, 8 * page);
+    }
+    // On a private writable file map it maps the file's pages without copying any.
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "koffi-constants-")), "f.bin");
+    fs.writeFileSync(file, Buffer.alloc(16 * page, 3));
+    const fd = fs.openSync(file, "r");
+    try {
+      const flags = t.MAP_PRIVATE | t.MAP_NORESERVE;
+      const addr = c.mmap(null, 16 * page, t.PROT_READ | t.PROT_WRITE, flags, fd, 0);
+      assert.ok(addr !== null && addr !== c.MAP_FAILED);
+      try {
+        if (c.madvise?.(addr, 16 * page, t.MADV_POPULATE_READ) === 0) {
+          const block = smaps(addr);
+          assert.match(block, new RegExp(`^Rss:\\s+${(16 * page) / 1024} kB`, "m"), "every page mapped");
+          assert.match(block, /^Anonymous:\s+0 kB/m, "none copied");
+        }
+        assert.equal(new Uint8Array(k.view(addr, 16 * page))[16 * page - 1], 3);
+      } finally {
+        c.munmap(addr, 16 * page);
+      }
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  });
+});
+
 describe("koffi constants (Windows)", () => {
   const reason = unavailable ?? (windows ? undefined : "Windows values; this is not Windows");
   testUnless(reason, "GetSystemInfo gives the page size and the 64 KiB allocation granularity", () => {
@@ -249,5 +308,28 @@ describe("koffi constants (Windows)", () => {
       fs.closeSync(fd);
     }
     assert.equal(w.uv_get_osfhandle(12345), (1n << BigInt(w.pointerBits)) - 1n);
+  });
+
+  testUnless(reason, "PrefetchVirtualMemory is looked up once, on first use, and takes a range of a view", () => {
+    const w = bindWindows(koffi as Koffi);
+    const prefetch = w.PrefetchVirtualMemory;
+    assert.equal(w.PrefetchVirtualMemory, prefetch, "the same binding every time");
+    if (!prefetch) return; // before Windows 8: POPULATE and "willneed" do nothing there
+    const INVALID_HANDLE_VALUE = (1n << BigInt(w.pointerBits)) - 1n;
+    const size = 4 * w.allocationGranularity;
+    const section = w.CreateFileMappingW(INVALID_HANDLE_VALUE, null, 0x04, 0, size, null); // PAGE_READWRITE
+    assert.ok(section !== null);
+    const addr = w.MapViewOfFile(section, 0x02, 0, 0, size); // FILE_MAP_WRITE
+    w.CloseHandle(section);
+    assert.ok(addr !== null);
+    try {
+      const entry =
+        w.pointerBits === 64 ? new BigUint64Array([addr, BigInt(size)]) : new Uint32Array([Number(addr), size]);
+      // A hint: the result is not asserted (Wine may answer it either way), only that the call is well formed.
+      prefetch(w.GetCurrentProcess(), 1, entry, 0);
+      assert.ok(new Uint8Array((koffi as Koffi).view(addr, size)).every((b) => b === 0));
+    } finally {
+      w.UnmapViewOfFile(addr);
+    }
   });
 });

@@ -13,7 +13,8 @@
  * - unmap flushes RDWR regions, then detaches (the API calls it only once no
  *   flushAsync is pending, so the descriptor can be closed then);
  * - lock, unlock, advise and protect succeed as no-ops; residency reports
- *   every page resident.
+ *   every page resident;
+ * - `populate` needs nothing: map reads the whole region up front anyway.
  */
 import * as fs from "node:fs";
 import { isDetached, moveOut } from "../../api/buffers.js";
@@ -150,6 +151,7 @@ function allocateOrThrow(allocate: Allocate, length: number): ArrayBuffer {
   }
 }
 
+/** `request.populate` is satisfied as it is: every byte of the region is read here, at map time. */
 function map(request: MapRequest, allocate: Allocate): Mapping<Handle> {
   const shared = request.shared && !request.anon;
   // Memory first: if there is not enough, nothing has been opened that would need closing.

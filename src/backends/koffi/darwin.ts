@@ -17,6 +17,8 @@ export const darwinTable: PosixTable = {
   MAP_FIXED: 0x0010, // sys/mman.h
   MAP_ANON: 0x1000, // sys/mman.h
   MAP_NORESERVE: 0x0040, // sys/mman.h (accepted, ignored by XNU)
+  MAP_POPULATE: 0, // none: POSIX_MADV_WILLNEED instead
+  MADV_POPULATE_READ: 0, // none
   MS_ASYNC: 0x0001, // sys/mman.h
   MS_INVALIDATE: 0x0002, // sys/mman.h
   MS_SYNC: 0x0010, // sys/mman.h

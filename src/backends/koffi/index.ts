@@ -54,7 +54,16 @@ function* detachCandidates(): Generator<Detach> {
  * and returns the first way of detaching that really detaches one, if any.
  */
 function probe(koffi: Koffi, sys: System): Detach | undefined {
-  const page = { fd: -1, offset: 0, length: sys.pageSize, shared: false, writable: true, exec: false, anon: true };
+  const page = {
+    fd: -1,
+    offset: 0,
+    length: sys.pageSize,
+    shared: false,
+    writable: true,
+    exec: false,
+    anon: true,
+    populate: false,
+  };
   const handle = sys.map(page);
   try {
     koffi.view(handle.addr, handle.length); // throws where external buffers are refused (Electron)

@@ -32,6 +32,8 @@ export function linuxTable(arch: string, android = false): PosixTable {
     MAP_FIXED: 0x10, // asm-generic/mman-common.h
     MAP_ANON: 0x20, // asm-generic/mman-common.h (MAP_ANONYMOUS)
     MAP_NORESERVE: arch === "ppc64" ? 0x40 : 0x4000, // asm/mman.h (powerpc), asm-generic/mman.h
+    MAP_POPULATE: 0x8000, // asm-generic/mman-common.h (powerpc included)
+    MADV_POPULATE_READ: 22, // asm-generic/mman-common.h (Linux 5.14)
     MS_ASYNC: 1, // asm-generic/mman-common.h
     MS_INVALIDATE: 2, // asm-generic/mman-common.h
     MS_SYNC: 4, // asm-generic/mman-common.h

@@ -32,6 +32,7 @@ export function posixTable(platform: string = process.platform, arch: string = p
 type Ptr = bigint | null;
 
 const EINTR = 4; // the same number on Linux, macOS and the BSDs
+const EINVAL = 22; // the same number on Linux, macOS and the BSDs
 type Callback<R> = (error: unknown, result: R) => void;
 /** A bound C function, callable synchronously or on koffi's worker threads. */
 type Fn<A extends unknown[], R> = ((...args: A) => R) & { async: (...args: [...A, Callback<R>]) => void };
@@ -47,6 +48,8 @@ export interface PosixCalls {
   readonly mprotect: Fn<[Ptr, number, number], number>;
   /** Returns the error number itself (0 on success); it does not set errno. */
   readonly posix_madvise: Fn<[Ptr, number, number], number>;
+  /** The system's own `madvise` (sets errno), for advice POSIX has no name for; undefined where the C library has none. */
+  readonly madvise?: Fn<[Ptr, number, number], number>;
   readonly mincore: Fn<[Ptr, number, Uint8Array], number>;
   readonly sysconf: Fn<[number], number>;
   /** Returns the error number itself (0 on success); undefined where the C library has none (macOS). */
@@ -93,8 +96,15 @@ export function bindPosix(koffi: Koffi, table: PosixTable): PosixCalls {
       // not in this C library
     }
   }
+  let madvise: PosixCalls["madvise"];
+  try {
+    madvise = lib.func("int madvise(void *addr, size_t length, int advice)");
+  } catch {
+    // not in this C library: populate falls back to posix_madvise
+  }
   return {
     mmap,
+    madvise,
     munmap: lib.func("int munmap(void *addr, size_t length)"),
     msync: lib.func("int msync(void *addr, size_t length, int flags)"),
     mlock: lib.func("int mlock(void *addr, size_t length)"),
@@ -134,6 +144,17 @@ export function posixSystem(koffi: Koffi): System {
   const check = (result: number, syscall: string): void => {
     if (result !== 0) throw fail(syscall);
   };
+  /**
+   * `MapRequest.populate` for the maps MAP_POPULATE does not serve: private
+   * file maps on Linux, every map elsewhere. A hint: nothing it returns is reported.
+   */
+  const prefault = (addr: bigint, length: number): void => {
+    if (t.MADV_POPULATE_READ !== 0 && c.madvise) {
+      // Maps the file's pages without breaking copy-on-write; EINVAL: a kernel before 5.14.
+      if (c.madvise(addr, length, t.MADV_POPULATE_READ) === 0 || koffi.errno() !== EINVAL) return;
+    }
+    c.posix_madvise(addr, length, t.POSIX_MADV_WILLNEED);
+  };
 
   return {
     pageSize,
@@ -144,8 +165,13 @@ export function posixSystem(koffi: Koffi): System {
       const prot = t.PROT_READ | (req.writable ? t.PROT_WRITE : 0) | (req.exec ? t.PROT_EXEC : 0);
       let flags = req.shared ? t.MAP_SHARED : t.MAP_PRIVATE | (req.anon ? 0 : t.MAP_NORESERVE);
       if (req.anon) flags |= t.MAP_ANON;
+      // MAP_POPULATE read-faults a shared file map and write-faults (allocates) an anonymous
+      // one, but would write-fault, so copy, every page of a private writable file map.
+      const byMapFlag = req.populate && t.MAP_POPULATE !== 0 && (req.shared || req.anon);
+      if (byMapFlag) flags |= t.MAP_POPULATE;
       const addr = mmap(null, req.length, prot, flags, req.anon ? -1 : req.fd, req.offset);
       if (addr === MAP_FAILED || addr === null) throw fail("mmap");
+      if (req.populate && !byMapFlag) prefault(addr, req.length);
       const shared = req.shared && !req.anon;
       const copy = !req.shared && !req.anon;
       return { addr, length: req.length, shared, copy, file: null, live: true, released: false };

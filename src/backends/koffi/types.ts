@@ -75,6 +75,14 @@ export interface PosixTable {
   readonly MAP_ANON: number;
   /** 0 where the OS has no such flag. */
   readonly MAP_NORESERVE: number;
+  /**
+   * Linux: prefault at mmap time; used only for shared file maps and anonymous
+   * ones (on a private writable file map it would copy every page). 0 where
+   * the OS has no such flag.
+   */
+  readonly MAP_POPULATE: number;
+  /** Linux 5.14+: `madvise` advice that maps a range's pages without breaking copy-on-write. 0 where the OS has none. */
+  readonly MADV_POPULATE_READ: number;
   readonly MS_ASYNC: number;
   readonly MS_INVALIDATE: number;
   readonly MS_SYNC: number;

@@ -55,7 +55,10 @@ export interface WindowsCalls {
   readonly GetLastError: Fn<[], number>;
   /** Windows 7 and later (psapi's QueryWorkingSetEx); undefined where missing. */
   readonly K32QueryWorkingSetEx?: Fn<[Ptr, BigUint64Array | Uint32Array, number], number>;
-  /** Windows 8 and later; undefined where missing. */
+  /**
+   * Windows 8 and later; undefined where missing. Looked up on first use (a
+   * `willneed` advice, a `populate` map), not when the backend loads.
+   */
   readonly PrefetchVirtualMemory?: Fn<[Ptr, number, BigUint64Array | Uint32Array, number], number>;
   /** libuv's descriptor to HANDLE, from the runtime's executable. */
   readonly uv_get_osfhandle: Fn<[number], Ptr>;
@@ -100,6 +103,7 @@ export function bindWindows(koffi: Koffi): WindowsCalls {
   const GetSystemInfo = k32.func("__stdcall", "GetSystemInfo", "void", [koffi.out(koffi.pointer(SYSTEM_INFO))]);
   const info: { dwPageSize?: number; dwAllocationGranularity?: number } = {};
   GetSystemInfo(info);
+  let prefetch: WindowsCalls["PrefetchVirtualMemory"] | null = null; // null: not looked up yet
   return {
     CreateFileMappingW: k32.func(
       "void * __stdcall CreateFileMappingW(void *hFile, void *attributes, uint32_t protect, uint32_t maxHigh, uint32_t maxLow, void *name)",
@@ -123,9 +127,14 @@ export function bindWindows(koffi: Koffi): WindowsCalls {
     GetCurrentProcess: k32.func("void * __stdcall GetCurrentProcess()"),
     GetLastError: k32.func("uint32_t __stdcall GetLastError()"),
     K32QueryWorkingSetEx: optional("int __stdcall K32QueryWorkingSetEx(void *process, void *entries, uint32_t size)"),
-    PrefetchVirtualMemory: optional(
-      "int __stdcall PrefetchVirtualMemory(void *process, uintptr_t count, void *entries, uint32_t flags)",
-    ),
+    get PrefetchVirtualMemory() {
+      if (prefetch === null) {
+        prefetch = optional<NonNullable<WindowsCalls["PrefetchVirtualMemory"]>>(
+          "int __stdcall PrefetchVirtualMemory(void *process, uintptr_t count, void *entries, uint32_t flags)",
+        );
+      }
+      return prefetch;
+    },
     uv_get_osfhandle,
     pageSize: info.dwPageSize ?? 0,
     allocationGranularity: info.dwAllocationGranularity ?? 0,
@@ -147,6 +156,13 @@ export function windowsSystem(koffi: Koffi): System {
   const at = (h: Handle, offset: number): bigint => (offset === 0 ? h.addr : h.addr + BigInt(offset));
   const check = (ok: number, syscall: string): void => {
     if (!ok) throw win32Error(GetLastError(), syscall);
+  };
+  /** PrefetchVirtualMemory over one range; a hint, so its failure (or its absence, before Windows 8) is not reported. */
+  const prefetch = (addr: bigint, length: number): void => {
+    const call = w.PrefetchVirtualMemory;
+    if (!call) return;
+    const entry = wide ? new BigUint64Array([addr, BigInt(length)]) : new Uint32Array([Number(addr), length]);
+    call(self, 1, entry, 0);
   };
   const protection = (writable: boolean, copy: boolean, exec: boolean): number => {
     if (!writable) return exec ? PAGE_EXECUTE_READ : PAGE_READONLY;
@@ -208,6 +224,7 @@ export function windowsSystem(koffi: Koffi): System {
         if (reopened !== null) w.CloseHandle(reopened);
         throw win32Error(error, "VirtualProtect");
       }
+      if (req.populate) prefetch(addr, req.length);
       let dup: Ptr = null;
       if (reopened !== null) {
         // Our own handle serves FlushFileBuffers for shared maps; nothing else needs it.
@@ -259,11 +276,7 @@ export function windowsSystem(koffi: Koffi): System {
     },
     advise(h, offset, length, advice: Advice) {
       // Only "willneed" has a Windows counterpart; advice is a hint, so a failure is not reported.
-      if (advice !== "willneed" || !w.PrefetchVirtualMemory) return;
-      const entry = wide
-        ? new BigUint64Array([at(h, offset), BigInt(length)])
-        : new Uint32Array([Number(at(h, offset)), length]);
-      w.PrefetchVirtualMemory(self, 1, entry, 0);
+      if (advice === "willneed") prefetch(at(h, offset), length);
     },
     protect(h, offset, length, writable, exec) {
       check(w.VirtualProtect(at(h, offset), length, protection(writable, h.copy, exec), [0]), "VirtualProtect");

@@ -20,6 +20,7 @@ const SHARED = 1;
 const WRITABLE = 2;
 const EXEC = 4;
 const ANON = 8;
+const POPULATE = 16;
 
 const adviceIds: Record<Advice, number> = { normal: 0, random: 1, sequential: 2, willneed: 3, dontneed: 4 };
 
@@ -86,7 +87,11 @@ function create(a: Addon): Backend<number> {
     reserve: (fd, offset, length) => check(a.reserve(fd, offset, length)),
     map(req: MapRequest): Mapping<number> {
       const flags =
-        (req.shared ? SHARED : 0) | (req.writable ? WRITABLE : 0) | (req.exec ? EXEC : 0) | (req.anon ? ANON : 0);
+        (req.shared ? SHARED : 0) |
+        (req.writable ? WRITABLE : 0) |
+        (req.exec ? EXEC : 0) |
+        (req.anon ? ANON : 0) |
+        (req.populate ? POPULATE : 0);
       const buffer = a.map(req.fd, req.offset, req.length, flags);
       if (typeof buffer === "number") throw error(buffer, scratch[1] as number);
       return { buffer, handle: scratch[0] as number };
