@@ -100,6 +100,7 @@ async function main() {
       log(`\n[${i + 1}/${chosen.length}] ${scenario.title} (${scenario.name}), at ${clock(started)}`);
       const outcome = await scenario.run(ctx);
       for (const section of outcome.sections) printSection(section, log);
+      for (const line of outcome.analysis ?? []) log(`  ${line}`);
       for (const t of outcome.targets) log(`  ${t.verdict.padEnd(12)} ${t.text}: ${t.measured}`);
       results.push({ scenario, ...outcome, seconds: (Date.now() - at) / 1000 });
       log(`  (${Math.round((Date.now() - at) / 1000)} s)`);

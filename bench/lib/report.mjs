@@ -88,8 +88,10 @@ export function writeReport({ docsDir, machine, results, intro, command, seconds
       md.push(`| ${t.verdict} | ${cell(scenario.title)}: ${cell(t.text)} | ${cell(t.measured)} |`);
   }
   md.push("");
-  for (const { scenario, sections } of results) {
+  for (const { scenario, sections, analysis = [] } of results) {
     md.push(`## ${scenario.title}`, "", scenario.about, "");
+    for (const line of analysis) md.push(`- ${line}`);
+    if (analysis.length) md.push("");
     for (const section of sections) {
       const hasExtra = section.rows.some((r) => r.extra);
       const header = ["contender", `median per ${section.per}`, "±"];
