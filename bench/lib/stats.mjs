@@ -21,6 +21,7 @@ export function formatNumber(value, digits = 0) {
 
 /** A duration in nanoseconds, in the unit that keeps 3-4 significant digits. */
 export function formatNs(ns) {
+  if (ns < 0) return `-${formatNs(-ns)}`;
   if (ns >= 1e9) return `${formatNumber(ns / 1e9, 2)} s`;
   if (ns >= 1e6) return `${formatNumber(ns / 1e6, ns >= 1e8 ? 0 : 1)} ms`;
   if (ns >= 1e4) return `${formatNumber(ns / 1e3, ns >= 1e5 ? 0 : 1)} µs`;
