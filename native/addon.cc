@@ -494,6 +494,11 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   Napi::Array syscalls = Napi::Array::New(env, kSysCount);
   for (uint32_t i = 0; i < kSysCount; i++) syscalls.Set(i, kSyscalls[i]);
 
+  // What src/backends/addon.ts checks before using the addon: bumped whenever
+  // the calls or the meaning of their arguments change (2: the kPopulate flag),
+  // so that an addon built from older sources is refused rather than
+  // silently ignoring what it does not know.
+  exports.Set("interfaceVersion", Napi::Number::New(env, 2));
   exports.Set("scratch", Napi::Float64Array::New(env, 2, Napi::ArrayBuffer(env, scratch_buffer), 0));
   exports.Set("syscalls", syscalls);
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(PageSize())));

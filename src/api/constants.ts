@@ -35,10 +35,15 @@ export const ANON = 1;
  *   that touching them later needs no disk read.
  * - The fallback backend: nothing to do, it reads the whole region at map time anyway.
  *
- * It is a hint: where it fails (out of memory, an old kernel, a system
- * without the call) the map is made all the same and nothing is reported;
- * it never changes the bytes. It makes `map` take as long as reading the
- * region does.
+ * It is a hint: where it fails (an old kernel, a system without the call)
+ * the map is made all the same and nothing is reported; it never changes
+ * the bytes. It makes `map` take as long as reading the region does. It is
+ * followed only for a region of at most half the memory available at map
+ * time (the system's, within the process's control group limit): beyond
+ * that, prefaulting anonymous memory or a sparse file of a memory file
+ * system (tmpfs, /dev/shm) would allocate more than there is, and the
+ * kernel would end the process; and the first pages of a larger region
+ * would be evicted before the last were read.
  */
 export const POPULATE = 2;
 

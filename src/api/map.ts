@@ -19,6 +19,7 @@ import {
 import { fromNodeError, invalidArgType, invalidArgValue, outOfRange, systemError, withPath } from "./errors.js";
 import { checkMapCount } from "./limits.js";
 import { createMMap, isShared, isValidProt, type MMap } from "./mmap.js";
+import { populateFits } from "./populate.js";
 import { selectedBackend } from "./select.js";
 import { checkInteger } from "./validate.js";
 
@@ -108,7 +109,7 @@ const validFlags: readonly number[] = [0, ANON, POPULATE, ANON | POPULATE];
 function checkFlags(flags: unknown, name = "flags"): number {
   if (typeof flags !== "number") throw invalidArgType(name, "of type number", flags);
   if (!validFlags.includes(flags)) throw invalidArgValue(name, flags, "must be 0, ANON, POPULATE or ANON | POPULATE");
-  return flags;
+  return flags | 0; // -0 is 0 (MMap.flags reports it so)
 }
 
 /** Any integer length; negative means "to the end of the file" (-1). Too long for a buffer: ERR_OUT_OF_RANGE. */
@@ -247,6 +248,8 @@ function mapChecked(
   // RDONLY|EXEC is mapped read and execute only: never writable and executable at once unless asked for.
   let writable = prot !== (RDONLY | EXEC);
   let mapping: ReturnType<Backend["map"]>;
+  // A hint, followed only where it cannot exhaust memory (populate.ts).
+  const populate = (flags & POPULATE) !== 0 && populateFits(length + delta);
   const request = (pagesWritable: boolean) => ({
     fd: anon ? -1 : fd,
     offset: offset - delta,
@@ -255,7 +258,7 @@ function mapChecked(
     writable: pagesWritable,
     exec: (prot & EXEC) !== 0,
     anon,
-    populate: (flags & POPULATE) !== 0,
+    populate,
   });
   try {
     try {

@@ -12,8 +12,17 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundledIntoEsm, moduleUrl, packageRequire } from "./module-location.js";
 
+/**
+ * The `interfaceVersion` of the addon this build of the library talks to
+ * (`native/addon.cc` sets it): an addon built from other sources may take
+ * the same calls with other meanings, so it is refused.
+ */
+export const ADDON_INTERFACE = 2;
+
 /** The raw addon, as `native/addon.cc` exports it. Calls return 0 or an error code. */
 export interface Addon {
+  /** The version of the calls and their arguments; see {@link ADDON_INTERFACE}. */
+  readonly interfaceVersion?: number;
   /** [id of the last `map` (or error code of `fileSize`), index into `syscalls` of the last failing call]. */
   readonly scratch: Float64Array;
   readonly syscalls: readonly string[];
@@ -72,6 +81,14 @@ export function packageRoot(): string {
   }
 }
 
+/** Returns `loaded` if it speaks this build's interface; else throws why not and what to do. */
+export function checkInterface(loaded: Addon, file: string): Addon {
+  if (loaded.interfaceVersion === ADDON_INTERFACE) return loaded;
+  throw new Error(
+    `${file} was built from other sources than this copy of portable-mmap (interface ${loaded.interfaceVersion ?? 1}, this one needs ${ADDON_INTERFACE}): rebuild it with \`npm run build:native\`, or reinstall the package`,
+  );
+}
+
 /** The addon, loaded on first call (the outcome is cached). Throws why it cannot be loaded. */
 export function loadAddon(): Addon {
   if (addon) return addon;
@@ -82,7 +99,7 @@ export function loadAddon(): Addon {
     const root = packageRoot();
     // The file node-gyp-build picks (build/Release, else prebuilds/<platform>-<arch>), recorded for diagnostics.
     resolved = nodeGypBuild.resolve(root);
-    addon = nodeGypBuild(root) as Addon;
+    addon = checkInterface(nodeGypBuild(root) as Addon, resolved);
     return addon;
   } catch (cause) {
     failure = new Error(`native addon not loadable: ${(cause as Error)?.message ?? cause}`);

@@ -10,6 +10,7 @@ import { describe, test } from "vitest";
 import { COPY, RDONLY, RDWR } from "../../src/api/constants.js";
 import { systemError } from "../../src/api/errors.js";
 import { mapFileWith } from "../../src/api/map.js";
+import { availableMemory, populateFits } from "../../src/api/populate.js";
 import type { Backend, MapRequest } from "../../src/backends/contract.js";
 import { memoryBackend, realCapabilities, tempFiles } from "./fixtures.js";
 
@@ -74,5 +75,33 @@ describe("mapping path", () => {
     const m = mapFileWith(unsupported.backend, file, { prot: RDWR, grow: true, length: 1 << 20 });
     assert.equal(m.length, 1 << 20);
     assert.equal(fs.statSync(file).size, 1 << 20);
+  });
+});
+
+describe("POPULATE is followed only where it fits in memory", () => {
+  test("at most half the memory available", () => {
+    assert.equal(populateFits(2 ** 30, 2 ** 31), true);
+    assert.equal(populateFits(2 ** 30 + 1, 2 ** 31), false);
+    assert.equal(populateFits(1, 0), false);
+    assert.equal(
+      populateFits(2 ** 40, Number.POSITIVE_INFINITY),
+      true,
+      "where the runtime cannot tell, the hint is followed",
+    );
+  });
+  test("a small POPULATE map asks the backend to prefault; a plain one does not", () => {
+    const { backend, requests } = memoryBackend("native", realCapabilities());
+    mapFileWith(backend, fileWith(8192), { populate: true }).unmap();
+    mapFileWith(backend, fileWith(8192), {}).unmap();
+    assert.deepEqual(
+      requests.map((r) => r.populate),
+      [availableMemory() >= 2 * 8192, false],
+    );
+  });
+  test("the memory available is a number of bytes (or Infinity where the runtime cannot tell)", () => {
+    const available = availableMemory();
+    assert.ok(
+      available === Number.POSITIVE_INFINITY || (Number.isSafeInteger(Math.floor(available)) && available >= 0),
+    );
   });
 });

@@ -16,6 +16,7 @@ import {
 } from "../../src/api/fallback-warning.js";
 import { createSelector } from "../../src/api/select.js";
 import { BACKEND_ENV, backendNames, parseBackendSetting, readBackendEnv } from "../../src/api/setting.js";
+import { ADDON_INTERFACE, type Addon, checkInterface } from "../../src/backends/addon.js";
 import type { Backend, BackendName } from "../../src/backends/contract.js";
 
 /** A selector over fake backends: those in `loadable` load, the others throw `<name> is missing here`. */
@@ -249,5 +250,24 @@ describe("fallback warning", () => {
     assert.deepEqual(calls, [
       [fallbackWarningMessage(failures), { type: FALLBACK_WARNING_TYPE, code: FALLBACK_WARNING_CODE }],
     ]);
+  });
+});
+
+describe("native addon interface", () => {
+  const addon = (interfaceVersion?: number) => ({ interfaceVersion }) as unknown as Addon;
+  test("an addon of this build's interface is used", () => {
+    const a = addon(ADDON_INTERFACE);
+    assert.equal(checkInterface(a, "/x/portable_mmap.node"), a);
+  });
+  test("an addon built from other sources is refused, naming the file and the way out", () => {
+    for (const version of [undefined, ADDON_INTERFACE - 1, ADDON_INTERFACE + 1]) {
+      assert.throws(
+        () => checkInterface(addon(version), "/x/portable_mmap.node"),
+        (error: Error) =>
+          error.message.includes("/x/portable_mmap.node") &&
+          error.message.includes(`interface ${version ?? 1}`) &&
+          error.message.includes("npm run build:native"),
+      );
+    }
   });
 });
