@@ -60,7 +60,9 @@ describe("POPULATE", () => {
       const populated = withFd(file, "r+", (fd) => map(fd, prot, POPULATE));
       const region = withFd(file, "r+", (fd) => mapRegion(fd, 70_000, prot, POPULATE, 4097));
       assert.equal(plain.flags, 0);
-      assert.ok(Object.is(withFd(file, "r", (fd) => map(fd, RDONLY, -0 as 0)).flags, 0), "-0 is reported as 0");
+      const negativeZero = withFd(file, "r", (fd) => map(fd, RDONLY, -0 as 0));
+      assert.ok(Object.is(negativeZero.flags, 0), "-0 is reported as 0");
+      negativeZero.unmap();
       assert.equal(populated.flags, POPULATE, `prot ${prot}`);
       assert.equal(region.flags, POPULATE);
       assert.equal(populated.prot, prot);
