@@ -68,13 +68,19 @@ async function main() {
   const write = options.write ?? full;
   const started = Date.now();
   const log = (line) => console.log(line);
-  const workDir = mkdtempSync(join(tmpdir(), "portable-mmap-bench-"));
-  const stop = () => {
+  let workDir;
+  try {
+    workDir = mkdtempSync(join(tmpdir(), "portable-mmap-bench-"));
+  } catch (error) {
+    console.error(`cannot make a temporary folder in ${tmpdir()} (set TMPDIR to another): ${error.message}`);
+    return 2;
+  }
+  // Interrupted (Ctrl-C, kill, a closed terminal): the big files go too. The children end with their stdin.
+  const stop = (signal) => {
     rmSync(workDir, { recursive: true, force: true });
-    process.exit(130);
+    process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal] ?? 0));
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, stop);
   try {
     log(`portable-mmap benchmark${options.quick ? " (--quick)" : ""}: ${chosen.map((s) => s.name).join(", ")}`);
     log("finding the peers (C, Python, Bun, the Node-API floor, @riaskov/mmap-io)...");
@@ -98,7 +104,17 @@ async function main() {
     for (const [i, scenario] of chosen.entries()) {
       const at = Date.now();
       log(`\n[${i + 1}/${chosen.length}] ${scenario.title} (${scenario.name}), at ${clock(started)}`);
-      const outcome = await scenario.run(ctx);
+      let outcome;
+      try {
+        outcome = await scenario.run(ctx);
+      } catch (error) {
+        // A contender that misbehaves ends its scenario, not the run: reported as a failed target.
+        log(`  FAILED: ${error.message}`);
+        outcome = {
+          sections: [],
+          targets: [{ text: "the scenario ran to the end", verdict: "FAIL", measured: error.message }],
+        };
+      }
       for (const section of outcome.sections) printSection(section, log);
       for (const line of outcome.analysis ?? []) log(`  ${line}`);
       for (const t of outcome.targets) log(`  ${t.verdict.padEnd(12)} ${t.text}: ${t.measured}`);

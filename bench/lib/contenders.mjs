@@ -72,8 +72,13 @@ export async function runContenders(ctx, specs, options = {}) {
   );
 }
 
-/** The row named `name`, or undefined where it did not run. */
+/** The row named `name` (which may say why it did not run), or undefined where the scenario has none. */
 export function row(rows, name) {
-  const r = rows.find((x) => x.name === name);
+  return rows.find((x) => x.name === name);
+}
+
+/** The row named `name` if it ran, else undefined. */
+export function measured(rows, name) {
+  const r = row(rows, name);
   return r && !r.unavailable ? r : undefined;
 }

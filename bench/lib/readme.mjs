@@ -11,22 +11,26 @@ function rowOf(results, scenario, section, name) {
   return r && !r.unavailable ? r : undefined;
 }
 
+/** The title of a section ("1 GiB file"), as measured: a --quick run's files are smaller. */
+const titleOf = (results, scenario, section) =>
+  results.find((r) => r.scenario.name === scenario)?.sections[section]?.title ?? "file";
+
 /** The quoted sentences, each left out where its contenders did not run. */
 export function quotes(results) {
   const lines = [];
   const ratio = (a, b) => (a && b ? formatRatio(a.median / b.median) : undefined);
   const readSync = rowOf(results, "random-read", 0, "fs.readSync");
-  const mapped = rowOf(results, "random-read", 0, "native u8[i]");
+  const mapped = rowOf(results, "random-read", 0, "native DataView");
   if (readSync && mapped) {
     lines.push(
-      `- Random 8-byte reads of a page-cached 1 GiB file: ${formatNs(mapped.median)} each through a map, ${ratio(readSync, mapped)} faster than \`fs.readSync\` at each offset.`,
+      `- Random 8-byte reads of a page-cached ${titleOf(results, "random-read", 0)}: ${formatNs(mapped.median)} each through a map, ${ratio(readSync, mapped)} faster than \`fs.readSync\` at each offset.`,
     );
   }
   const scanMap = rowOf(results, "scan", 0, "native");
   const scanRead = rowOf(results, "scan", 0, "readFileSync + loop");
   if (scanMap && scanRead)
     lines.push(
-      `- Counting a byte over a whole 1 GiB file, map included: ${ratio(scanRead, scanMap)} faster than \`readFileSync\` and the same loop.`,
+      `- Counting a byte over a whole ${titleOf(results, "scan", 0)}, map included: ${ratio(scanRead, scanMap)} faster than \`readFileSync\` and the same loop.`,
     );
   const cycle = rowOf(results, "map-cycle", 0, "native");
   const floor = rowOf(results, "map-cycle", 0, "Node-API floor");
@@ -39,7 +43,7 @@ export function quotes(results) {
   const memory = rowOf(results, "memory", 0, "native");
   if (memory)
     lines.push(
-      `- A map of a 4 GiB sparse file, one byte read: ${(memory.median / 2 ** 20).toFixed(2)} MiB of resident memory.`,
+      `- A map of a ${titleOf(results, "memory", 0)}, one byte read: ${(memory.median / 2 ** 20).toFixed(2)} MiB of resident memory.`,
     );
   return lines;
 }

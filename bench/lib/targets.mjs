@@ -24,6 +24,15 @@ export function ratioTarget(text, a, b, limit, { at = "most" } = {}) {
   };
 }
 
+/** A target whose contender `r` did not run (or is missing): NOT MEASURED, saying why. */
+export function notMeasured(text, r) {
+  return {
+    text,
+    verdict: "NOT MEASURED",
+    measured: r ? `${r.name} did not run: ${r.unavailable}` : "a contender is missing",
+  };
+}
+
 /** A target with a verdict computed by the scenario. */
 export function checkTarget(text, pass, measured) {
   return { text, verdict: pass === undefined ? "NOT MEASURED" : pass ? "PASS" : "FAIL", measured };

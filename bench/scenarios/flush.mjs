@@ -5,7 +5,29 @@
  */
 import { row, runContenders } from "../lib/contenders.mjs";
 import { dataFile } from "../lib/files.mjs";
-import { ratioTarget } from "../lib/targets.mjs";
+import { formatNs, formatRatio } from "../lib/stats.mjs";
+import { checkTarget, notMeasured } from "../lib/targets.mjs";
+
+/**
+ * The fallback's whole flush against Buffer.compare: both of its flushes write one page and wait for
+ * the disk, so their difference is the time spent finding that page, which is what the target is about
+ * (the disk's wait, from 0.2 to hundreds of milliseconds on a shared machine, is not).
+ */
+function changeFinderTarget(ctx, rows) {
+  const text = `fallback: finding the one dirty page of a ${ctx.sizeLabel(ctx.bigFile)} map (flush() less a one-page flush) within 2x of Buffer.compare over it`;
+  const [whole, page, compare] = ["fallback, whole", "fallback, page", "Buffer.compare of the file's size"].map(
+    (name) => row(rows, name),
+  );
+  const missing = [whole, page, compare].find((r) => !r || r.unavailable);
+  if (missing) return notMeasured(text, missing);
+  const finding = Math.max(0, whole.median - page.median);
+  const ratio = finding / compare.median;
+  return checkTarget(
+    text,
+    ratio <= 2,
+    `${formatRatio(ratio)}: ${formatNs(finding)} vs ${formatNs(compare.median)} (target <= 2.00x)`,
+  );
+}
 
 export default {
   name: "flush",
@@ -30,7 +52,8 @@ export default {
       );
     }
     specs.push(s.js("Buffer.compare of the file's size", "flush", { ...params, api: "compare" }));
-    const rows = await runContenders(ctx, specs);
+    // Each flush waits for the disk, whose latency varies widely: three times the rounds (they are short).
+    const rows = await runContenders(ctx, specs, { rounds: ctx.rounds * 3 });
     return {
       sections: [
         {
@@ -41,14 +64,7 @@ export default {
           baseline: "C msync, page",
         },
       ],
-      targets: [
-        ratioTarget(
-          `fallback flush() of a ${ctx.sizeLabel(size)} map with one dirty page within 2x of Buffer.compare over it`,
-          row(rows, "fallback, whole"),
-          row(rows, "Buffer.compare of the file's size"),
-          2,
-        ),
-      ],
+      targets: [changeFinderTarget(ctx, rows)],
     };
   },
 };

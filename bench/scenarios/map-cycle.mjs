@@ -3,7 +3,7 @@
  * backend, against the floors (the same system calls without the API: all in
  * C through Node-API; through koffi), the peers, and C.
  */
-import { row, runContenders } from "../lib/contenders.mjs";
+import { measured, row, runContenders } from "../lib/contenders.mjs";
 import { dataFile } from "../lib/files.mjs";
 import { formatNs } from "../lib/stats.mjs";
 import { ratioTarget } from "../lib/targets.mjs";
@@ -15,7 +15,7 @@ function breakdown(label, rows) {
     "native addon, no API",
     "native addon + size check, no API",
     "native",
-  ].map((name) => row(rows, name));
+  ].map((name) => measured(rows, name));
   if (!floor || !addon || !sized || !native) return [];
   const part = (a, b) => formatNs(a.median - b.median);
   return [

@@ -26,10 +26,17 @@ export default {
       const label = ctx.sizeLabel(size);
       const file = sparseFile(ctx.workDir, size);
       const unit = (bytes) => `${formatNumber(bytes / MiB, 1)} MiB`;
-      // Node 20's buffers hold at most 4 GiB: the 64 GiB rows run on a newer Node where one is here.
-      const large = size > 2 ** 32 && ctx.peers.largeNode && ctx.peers.largeNode !== process.execPath;
-      const runtime = large ? ctx.peers.largeNode : process.execPath;
-      const suffix = large ? " (Node 22+)" : "";
+      // Node 20's buffers hold at most 4 GiB: the 64 GiB rows run on a newer Node where one is here;
+      // where none is, the section says so and has no targets (the 4 GiB ones stand).
+      const needsLarge = size > 2 ** 32 && (globalThis.Buffer?.constants?.MAX_LENGTH ?? 0) < size;
+      if (needsLarge && !ctx.peers.largeNode) {
+        const why = ctx.peers.missing["Node 22 or later"];
+        const rows = ["native", "koffi", "fallback"].map((name) => ({ name, unavailable: why }));
+        sections.push({ title: `${label} sparse file`, unit: "bytes", per: "map", rows });
+        continue;
+      }
+      const runtime = needsLarge ? ctx.peers.largeNode : process.execPath;
+      const suffix = needsLarge ? " (Node 22+)" : "";
       const rows = await runContenders(
         ctx,
         ["native", "koffi"].map((backend) => s.js(`${backend}${suffix}`, "memory", { file }, { backend, runtime })),
@@ -59,7 +66,6 @@ export default {
           ),
         );
       }
-      if (size > 4 * 2 ** 30 && rows.every((r) => r.unavailable)) targets.splice(-2); // this runtime's buffers cannot be that long: reported, not a target
     }
     return { sections, targets };
   },

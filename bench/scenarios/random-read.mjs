@@ -3,7 +3,7 @@
  * same xorshift32 offsets in every language), through a map, with
  * `fs.readSync`, with Python's mmap slicing, and in C.
  */
-import { row, runContenders } from "../lib/contenders.mjs";
+import { measured, row, runContenders } from "../lib/contenders.mjs";
 import { dataFile } from "../lib/files.mjs";
 import { formatNs, formatRatio } from "../lib/stats.mjs";
 import { ratioTarget } from "../lib/targets.mjs";
@@ -34,7 +34,7 @@ export default {
       s.python("Python mmap slice", "random", params),
     ]);
     const native = row(rows, "native DataView");
-    const [c, readSync] = [row(rows, "C (cc -O2)"), row(rows, "fs.readSync")];
+    const [c, readSync] = [measured(rows, "C (cc -O2)"), measured(rows, "fs.readSync")];
     const analysis =
       c && readSync
         ? [

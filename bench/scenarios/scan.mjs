@@ -3,7 +3,7 @@
  * the time to map or read it, against the same loop over a buffer already in
  * memory.
  */
-import { row, runContenders } from "../lib/contenders.mjs";
+import { measured, row, runContenders } from "../lib/contenders.mjs";
 import { dataFile } from "../lib/files.mjs";
 import { formatNs, formatRatio } from "../lib/stats.mjs";
 import { ratioTarget } from "../lib/targets.mjs";
@@ -35,7 +35,7 @@ export default {
       s.bun("Bun.mmap + loop", "scan", params),
     ]);
     const native = row(rows, "native");
-    const [memory, populate] = [row(rows, "in memory (no I/O)"), row(rows, "native, POPULATE")];
+    const [memory, populate] = [measured(rows, "in memory (no I/O)"), measured(rows, "native, POPULATE")];
     const analysis =
       memory && populate
         ? [

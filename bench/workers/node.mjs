@@ -411,6 +411,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  process.stdout.write(`unavailable ${String(error?.stack ?? error).replace(/\s+/g, " ")}\n`);
+  process.stdout.write(`error ${String(error?.stack ?? error).replace(/\s+/g, " ")}\n`);
   process.exitCode = 1;
 });
