@@ -12,7 +12,7 @@ import * as os from "node:os";
 import { map, RDWR } from "portable-mmap";
 import { describe, test } from "vitest";
 import { testUnless } from "../unless.js";
-import { backendName, caps, childScript, runChild, tempFile, withFd } from "./helpers.js";
+import { backendName, caps, childScript, denoChildV8Flags, runChild, tempFile, withFd } from "./helpers.js";
 import { contents, positions, type StoreResult, storeAndFlush, stored } from "./store.js";
 
 const linux = process.platform === "linux";
@@ -75,7 +75,13 @@ describe("written bytes land at their offsets", () => {
     () => {
       const file = tempFile(contents);
       const child = childScript;
-      const flags = ["--allow-read", "--allow-write", "--allow-env", "--allow-ffi"];
+      const flags = [
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-ffi",
+        `--v8-flags=${denoChildV8Flags.join(",")}`,
+      ];
       const run = spawnSync(
         (deno as { execPath(): string }).execPath(),
         ["run", ...flags, child, "append-store", file],

@@ -28,7 +28,9 @@ function systemError(code: string, syscall: string): Record<string, unknown> {
 
 /** The child's last line, once it exited 0. */
 function outcome(child: ChildResult): Record<string, unknown> {
-  assert.equal(child.signal, null, `the child died by ${child.signal}: ${child.stderr}`);
+  // Its last line tells a death in the scenario from one after it (as the process exits).
+  const last = child.stdout.trim().split("\n").at(-1) || "nothing";
+  assert.equal(child.signal, null, `the child died by ${child.signal} after printing ${last}: ${child.stderr}`);
   assert.equal(child.status, 0, child.stderr);
   return JSON.parse(child.stdout.trim().split("\n").at(-1) as string);
 }

@@ -171,10 +171,25 @@ function runtimeOptions(): string[] {
 }
 
 /**
+ * V8 options every Deno child gets. `--no-concurrent-recompilation`: Deno
+ * (seen on 2.9.6, linux-x64) can die by SIGSEGV as it exits when
+ * V8 is still optimizing a function on one of its worker threads: the main
+ * thread frees memory the compile job still reads (Deno's op data). A
+ * child whose last steps are hot (the fallback's flush comparing 64 KiB byte
+ * by byte, then `every` over the file) hit it in about 3 % of its runs on a
+ * loaded machine, after printing its result. Without concurrent
+ * recompilation V8 optimizes on the main thread, so nothing compiles while
+ * Deno exits; the child's behaviour is otherwise the same
+ * (docs/troubleshooting.md, "A Deno process dies by SIGSEGV as it exits").
+ */
+export const denoChildV8Flags = ["--no-concurrent-recompilation"];
+
+/**
  * The program and the arguments before the script that start another process
  * of this runtime, given Node-style runtime options (`--expose-gc`):
  * - Node and Bun: the same executable with the same `execArgv`;
- * - Deno: `deno run` with this process's permissions, V8 options as `--v8-flags`;
+ * - Deno: `deno run` with this process's permissions, V8 options as `--v8-flags`
+ *   after `denoChildV8Flags`;
  * - `limits` (see `ChildLimits`) withholds what the child may not do;
  * - PORTABLE_MMAP_TEST_LAUNCHER (a program, or a JSON array of a program and its
  *   arguments) goes in front, for a runtime that needs an emulator to start:
@@ -190,8 +205,8 @@ export function runtimeCommand(
   let args: string[];
   if (deno) {
     command = deno.execPath();
-    const v8 = runtimeArgs.filter((a) => a.startsWith("--") && !a.startsWith("--v8-flags"));
-    args = ["run", ...denoPermissionFlags(deno, limits), ...(v8.length ? [`--v8-flags=${v8.join(",")}`] : [])];
+    const v8 = [...denoChildV8Flags, ...runtimeArgs.filter((a) => a.startsWith("--") && !a.startsWith("--v8-flags"))];
+    args = ["run", ...denoPermissionFlags(deno, limits), `--v8-flags=${v8.join(",")}`];
   } else {
     args = [...runtimeOptions(), ...runtimeArgs, ...(limits.noAddons ? ["--no-addons"] : [])];
   }
