@@ -19,9 +19,10 @@ function breakdown(label, rows) {
   if (!floor || !addon || !sized || !native) return [];
   const part = (a, b) => formatNs(a.median - b.median);
   return [
-    `${label}: native takes ${part(native, floor)} per cycle more than the Node-API floor: ` +
-      `${part(addon, floor)} in the addon's bookkeeping and the calls from JavaScript (addon, no API, minus the floor), ` +
-      `${part(sized, addon)} in the size check (its fstat), and ${part(native, sized)} in the API itself (argument checks, the MMap object).`,
+    `${label}: native takes ${part(native, floor)} per cycle more than the Node-API floor (which includes the size check): ` +
+      `the addon called directly with its size call takes ${part(sized, floor)} more than the floor (its bookkeeping and the ` +
+      `calls from JavaScript), of which the size call ${part(sized, addon)}; the API itself (argument checks, the MMap object) ` +
+      `${part(native, sized)}.`,
   ];
 }
 
@@ -29,12 +30,15 @@ export default {
   name: "map-cycle",
   title: "Map cycle",
   about:
-    "Map a region of a page-cached file, read one byte, unmap, in a loop. The floors do the same system calls without the API: " +
-    "the Node-API floor all in C (bench/floor: mmap, one external ArrayBuffer, the touch, the in-place zero-page replacement that " +
-    "the lifetime rules add to unmap(), detach, munmap); the koffi floor the same calls through koffi. " +
-    "`native addon, no API` calls the native backend's addon directly (its bookkeeping: the region table, the weak " +
-    "reference that tells when the buffer is collected, the deferred munmap), and `+ size check` adds the `fstat` the API " +
-    "makes before every map, so that the rows between the floor and `native` show where the time goes. " +
+    "Map a region of a page-cached file, read one byte, unmap, in a loop. The floors do the same system calls without the API, " +
+    "including the two that the reliability rules add to a bare mmap/munmap: the size check before the map (so that no map reaches " +
+    "past the end of the file, where a touch would be SIGBUS) and the in-place zero-page replacement in unmap() (so that nothing " +
+    "still pointing at the memory can reach the file or another mapping). The Node-API floor is all in C (bench/floor: fstat, " +
+    "mmap, one external ArrayBuffer, the touch, the zero-page replacement, detach, munmap); the koffi floor makes the same calls " +
+    "through koffi (statx for the size, as the koffi backend does). " +
+    "`native addon, no API` calls the native backend's addon directly without the size check (its bookkeeping: the region " +
+    "table, the weak reference that tells when the buffer is collected, the deferred munmap), and `+ size check` adds the addon's " +
+    "size call the API makes before every map, so that the rows between the floor and `native` show where the time goes. " +
     "@riaskov/mmap-io and Bun.mmap cannot unmap: their cycle is map + touch, and the garbage collector unmaps; `native, dropped` does the same with portable-mmap (a map dropped without `unmap()` is unmapped when collected).",
   async run(ctx) {
     const sections = [];

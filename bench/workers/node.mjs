@@ -68,8 +68,19 @@ function koffiFloor() {
     const addon = createRequire(join(root, "package.json"))("node-gyp-build")(root);
     detach = (b) => addon.detach(b);
   }
+  // The size check the API makes before every map (koffi's backend: statx), as the Node-API floor's fstat.
+  const statx = lib.func("int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)");
+  const stat = new Uint8Array(256);
+  const statView = new DataView(stat.buffer);
+  const [AT_EMPTY_PATH, STATX_TYPE_SIZE, STX_SIZE] = [0x1000, 0x201, 40];
   const [READ_WRITE, PRIVATE, FIXED, ANON, NORESERVE] = [3, 2, 0x10, 0x20, 0x4000];
   return (fd, length) => {
+    if (
+      statx(fd, "", AT_EMPTY_PATH, STATX_TYPE_SIZE, stat) !== 0 ||
+      Number(statView.getBigUint64(STX_SIZE, true)) < length
+    ) {
+      throw new Error("statx failed or the file is too small");
+    }
     const addr = mmap(null, length, READ_WRITE, PRIVATE | NORESERVE, fd, 0);
     const buffer = koffi.view(addr, length);
     const byte = new Uint8Array(buffer)[0];
