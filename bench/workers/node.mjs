@@ -31,14 +31,18 @@ const PAGE = 4096;
 
 class Unavailable extends Error {}
 
-/** portable-mmap with backend `name`, or Unavailable when that backend is not the one selected. */
+/**
+ * portable-mmap with backend `name` (forced through PORTABLE_MMAP_BACKEND), or Unavailable when it
+ * cannot load. Not backendInfo(): it loads every backend, and koffi's load detaches a buffer of its
+ * own, which would slow this process's typed-array loops (see the scan scenario).
+ */
 async function portable(name) {
   const api = await import(pathToFileURL(join(root, "dist", "index.js")).href);
-  const info = api.backendInfo();
-  if (info.selected !== name) {
-    throw new Unavailable(
-      info.backends.find((b) => b.name === name)?.reason || info.error || `selected ${info.selected}`,
-    );
+  if (process.env.PORTABLE_MMAP_BACKEND !== name) throw new Error(`PORTABLE_MMAP_BACKEND is not ${name}`);
+  try {
+    api.mapRegion(null, PAGE, api.RDWR, api.ANON); // selects the forced backend; dropped, not unmapped
+  } catch (error) {
+    throw new Unavailable(error.message);
   }
   return api;
 }
@@ -276,6 +280,12 @@ const ops = {
         });
     } else if (p.api === "memory") {
       const data = readFileSync(p.file);
+      if (p.how === "after-unmap") {
+        // One map made and unmapped first, as in the process of every contender that unmaps: from the
+        // first detached buffer on, V8's optimized loops over any typed array check for detachment.
+        const api = await portable(p.backend);
+        api.mapRegion(null, PAGE, api.RDWR, api.ANON).unmap();
+      }
       once = () => countByte(data, value);
     } else if (p.api === "bun") {
       const B = bun();
@@ -283,17 +293,22 @@ const ops = {
     } else {
       const api = await portable(p.api);
       let flags = 0;
-      if (p.how === "populate") {
+      if (p.how === "populate" || p.how === "populate-dropped") {
         if (api.POPULATE === undefined) throw new Unavailable("this build has no POPULATE flag");
         flags = api.POPULATE;
       }
-      once = () => {
-        const m = api.mapRegion(fd, size, api.RDONLY, flags);
-        if (p.how === "sequential") m.advise("sequential");
-        const n = p.how === "indexof" ? countIndexOf(m.asBuffer(), value) : countByte(m, value);
-        m.unmap();
-        return n;
-      };
+      if (p.how === "populate-dropped") {
+        // Never unmapped (the collector unmaps), so nothing in this process is ever detached.
+        once = () => countByte(api.mapRegion(fd, size, api.RDONLY, flags), value);
+      } else {
+        once = () => {
+          const m = api.mapRegion(fd, size, api.RDONLY, flags);
+          if (p.how === "sequential") m.advise("sequential");
+          const n = p.how === "indexof" ? countIndexOf(m.asBuffer(), value) : countByte(m, value);
+          m.unmap();
+          return n;
+        };
+      }
     }
     const expected = await once();
     return async () => {

@@ -30,6 +30,11 @@ export interface Addon {
   readonly allocationGranularity: number;
   /** 0 (napi_ok) if the runtime accepts external ArrayBuffers, else the napi_status. */
   readonly externalBuffers: number;
+  /**
+   * The runtime runs an external buffer's finalizer after the detach that freed it, not inside it (Node).
+   * Node is not asked by detaching a probe buffer (that would slow the process's typed-array loops); Bun and Deno are.
+   */
+  readonly finalizersDeferred?: boolean;
   /** Error codes are Win32 (GetLastError) values rather than errno values. */
   readonly windows: boolean;
   /** The SIGBUS handler is installed (Linux, unless PORTABLE_MMAP_SIGBUS=0): faults in mapped files become ERR_MMAP_FAULT. */

@@ -46,6 +46,22 @@ function print(value: unknown): void {
 
 async function main(): Promise<void> {
   switch (command) {
+    case "detach-protector": {
+      // Run with V8's --trace-protector-invalidation, which prints a line when any buffer of the
+      // process is first detached. With `keep`, the maps are never unmapped.
+      const fd = fs.openSync(file as string, "r");
+      const m = map(fd, RDONLY);
+      const anon = mapRegion(null, 4096, RDWR, api.ANON);
+      anon[0] = m[0] as number;
+      anon.flush();
+      if (process.argv[4] !== "keep") {
+        anon.unmap();
+        m.unmap();
+      }
+      fs.closeSync(fd);
+      print({ byte: anon[0] ?? null, length: anon.length });
+      break;
+    }
     case "read-after-unmap": {
       const fd = fs.openSync(file as string, "r+");
       const m = map(fd, RDWR);
