@@ -10,23 +10,20 @@ import { createInterface } from "node:readline";
 
 /** Starts the children of `spec` ({ name, command, args, env, copies }); resolves to the contender, or to { name, unavailable }. */
 export async function startContender(spec) {
-  const copies = spec.copies ?? 1;
-  const children = [];
-  for (let i = 0; i < copies; i++) children.push(startChild(spec, i));
-  const firsts = await Promise.all(children.map((c) => c.next().catch((error) => `unavailable ${error.message}`)));
-  const bad = firsts.find((line) => line !== "ready");
-  if (bad !== undefined) {
-    for (const c of children) c.close();
-    const why = bad.startsWith("unavailable ")
-      ? bad.slice("unavailable ".length)
-      : `unexpected output ${JSON.stringify(bad)}`;
-    return { name: spec.name, unavailable: why.replace(/\s+/g, " ").trim() };
-  }
+  let children = await startChildren(spec);
+  if (typeof children === "string") return { name: spec.name, unavailable: children };
   return {
     name: spec.name,
     spec,
     samples: [],
     results: [],
+    /** Ends the children and starts new ones (a fresh process, its own address space and JIT state). */
+    async restart() {
+      for (const c of children) c.close();
+      const fresh = await startChildren(spec);
+      if (typeof fresh === "string") throw new Error(`${spec.name}: ${fresh}`);
+      children = fresh;
+    },
     /** One repetition in every child at once; the result of one child, or `{ ns, parts }` (the slowest) for a pair. */
     async run() {
       for (const c of children) c.send("run");
@@ -39,6 +36,21 @@ export async function startContender(spec) {
       for (const c of children) c.close();
     },
   };
+}
+
+/** The children of `spec`, each past its `ready` line; or why they cannot run. */
+async function startChildren(spec) {
+  const copies = spec.copies ?? 1;
+  const children = [];
+  for (let i = 0; i < copies; i++) children.push(startChild(spec, i));
+  const firsts = await Promise.all(children.map((c) => c.next().catch((error) => `unavailable ${error.message}`)));
+  const bad = firsts.find((line) => line !== "ready");
+  if (bad === undefined) return children;
+  for (const c of children) c.close();
+  const why = bad.startsWith("unavailable ")
+    ? bad.slice("unavailable ".length)
+    : `unexpected output ${JSON.stringify(bad)}`;
+  return why.replace(/\s+/g, " ").trim();
 }
 
 function parseResult(name, line) {

@@ -1,7 +1,8 @@
 /**
  * Runs contenders side by side: warm-up repetitions, then rounds that visit
  * every contender in turn, in a rotated order, so that the drift of a shared
- * machine hits all of them alike.
+ * machine hits all of them alike; with `freshProcesses`, each round in new
+ * processes.
  */
 import { formatNs, median, spread } from "./stats.mjs";
 
@@ -12,7 +13,7 @@ import { formatNs, median, spread } from "./stats.mjs";
  */
 export async function measure(
   contenders,
-  { warmup = 1, rounds = 5, log = console.log, hooks = {}, unit = formatNs } = {},
+  { warmup = 1, rounds = 5, log = console.log, hooks = {}, unit = formatNs, freshProcesses = false } = {},
 ) {
   const repeat = async (c) => {
     await hooks.before?.(c);
@@ -25,6 +26,13 @@ export async function measure(
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
     const parts = [];
     for (const c of order) {
+      if (freshProcesses && round > 0) {
+        // A process keeps the speed it started with (where its memory and threads landed): on a
+        // shared virtual machine two processes of one contender can differ by 40% for good. A new
+        // process per round, warmed up again, lets the median span several.
+        await c.restart();
+        for (let i = 0; i < warmup; i++) await repeat(c);
+      }
       const result = await repeat(c);
       const sample = result.value ?? result.ns;
       c.samples.push(sample);

@@ -39,7 +39,9 @@ export default {
     "`native addon, no API` calls the native backend's addon directly without the size check (its bookkeeping: the region " +
     "table, the weak reference that tells when the buffer is collected, the deferred munmap), and `+ size check` adds the addon's " +
     "size call the API makes before every map, so that the rows between the floor and `native` show where the time goes. " +
-    "@riaskov/mmap-io and Bun.mmap cannot unmap: their cycle is map + touch, and the garbage collector unmaps; `native, dropped` does the same with portable-mmap (a map dropped without `unmap()` is unmapped when collected).",
+    "@riaskov/mmap-io and Bun.mmap cannot unmap: their cycle is map + touch, and the garbage collector unmaps; `native, dropped` does the same with portable-mmap (a map dropped without `unmap()` is unmapped when collected). " +
+    "Each round runs every contender in a new process (two more rounds than the other scenarios): one process of a contender " +
+    "keeps the speed it started with, and two processes of the same contender differed by up to 40% on this machine.",
   async run(ctx) {
     const sections = [];
     const targets = [];
@@ -53,20 +55,24 @@ export default {
       const params = { file, size, cycles };
       ctx.log(`  ${label}: ${cycles} cycles per sample`);
       const s = ctx.specs;
-      const rows = await runContenders(ctx, [
-        s.c("C (cc -O2)", "cycle", params),
-        s.floor("Node-API floor", "cycle", params),
-        s.js("native addon, no API", "cycle", { ...params, api: "addon" }),
-        s.js("native addon + size check, no API", "cycle", { ...params, api: "addon", how: "sized" }),
-        s.js("koffi floor", "cycle", { ...params, api: "koffi-floor" }),
-        s.js("native", "cycle", params, { backend: "native" }),
-        s.js("koffi", "cycle", params, { backend: "koffi" }),
-        s.js("fallback", "cycle", params, { backend: "fallback" }),
-        s.js("native, dropped (no unmap)", "cycle", { ...params, how: "dropped" }, { backend: "native" }),
-        s.mmapIo("@riaskov/mmap-io (no unmap)", "cycle", params),
-        s.bun("Bun.mmap (no unmap)", "cycle", { ...params, file: exact }),
-        s.python("Python mmap", "cycle", params),
-      ]);
+      const rows = await runContenders(
+        ctx,
+        [
+          s.c("C (cc -O2)", "cycle", params),
+          s.floor("Node-API floor", "cycle", params),
+          s.js("native addon, no API", "cycle", { ...params, api: "addon" }),
+          s.js("native addon + size check, no API", "cycle", { ...params, api: "addon", how: "sized" }),
+          s.js("koffi floor", "cycle", { ...params, api: "koffi-floor" }),
+          s.js("native", "cycle", params, { backend: "native" }),
+          s.js("koffi", "cycle", params, { backend: "koffi" }),
+          s.js("fallback", "cycle", params, { backend: "fallback" }),
+          s.js("native, dropped (no unmap)", "cycle", { ...params, how: "dropped" }, { backend: "native" }),
+          s.mmapIo("@riaskov/mmap-io (no unmap)", "cycle", params),
+          s.bun("Bun.mmap (no unmap)", "cycle", { ...params, file: exact }),
+          s.python("Python mmap", "cycle", params),
+        ],
+        { freshProcesses: true },
+      );
       sections.push({ title: `${label} region`, unit: "ns", per: "cycle", rows, baseline: "C (cc -O2)" });
       analysis.push(...breakdown(label, rows));
       targets.push(
