@@ -48,7 +48,7 @@ export default {
     const analysis = [];
     for (const size of [4096, 2 ** 20]) {
       const label = size === 4096 ? "4 KiB" : "1 MiB";
-      const cycles = Math.max(500, Math.round((size === 4096 ? 20000 : 5000) * ctx.scale));
+      const cycles = Math.max(500, Math.round((size === 4096 ? 10000 : 2500) * ctx.scale));
       // A file larger than the region for mapRegion; one of exactly `size` for Bun.mmap, which maps whole files.
       const file = dataFile(ctx.workDir, Math.max(size, 64 * 1024));
       const exact = dataFile(ctx.workDir, size);
