@@ -17,7 +17,14 @@ function breakdown(label, rows) {
     "native",
   ].map((name) => measured(rows, name));
   if (!floor || !addon || !sized || !native) return [];
-  const part = (a, b) => formatNs(a.median - b.median);
+  // A difference smaller than the two rows' spreads together is not a measurement: say so.
+  const part = (a, b) => {
+    const difference = a.median - b.median;
+    const noise = a.median * a.spread + b.median * b.spread;
+    return Math.abs(difference) < noise
+      ? `${formatNs(difference)} (within the noise, ±${formatNs(noise)})`
+      : formatNs(difference);
+  };
   return [
     `${label}: native takes ${part(native, floor)} per cycle more than the Node-API floor (which includes the size check): ` +
       `the addon called directly with its size call takes ${part(sized, floor)} more than the floor (its bookkeeping and the ` +
