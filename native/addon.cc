@@ -411,6 +411,31 @@ bool HasGlobal(napi_env env, const char* name) {
   return napi_get_global(env, &global) == napi_ok && napi_has_named_property(env, global, name, &has) == napi_ok && has;
 }
 
+// Whether `process.versions` has a property `name` (Bun and Deno add their own).
+bool HasVersion(napi_env env, const char* name) {
+  napi_value global, process, versions;
+  bool has = false;
+  return napi_get_global(env, &global) == napi_ok && napi_get_named_property(env, global, "process", &process) == napi_ok &&
+         napi_get_named_property(env, process, "versions", &versions) == napi_ok &&
+         napi_has_named_property(env, versions, name, &has) == napi_ok && has;
+}
+
+// Bun or Deno, by any sign of either: their global (a program can delete
+// `Deno`), or their entry in process.versions. A false "yes" (a shim that
+// defines `Deno` on Node) only costs the probe's detach; a false "no" would
+// get the finalizers wrong, so every sign counts.
+bool MaybeBunOrDeno(napi_env env) {
+  bool maybe = HasGlobal(env, "Bun") || HasGlobal(env, "Deno") || HasVersion(env, "bun") || HasVersion(env, "deno");
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);  // a throwing getter on `process`: clear it, and probe
+  if (pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    return true;
+  }
+  return maybe;
+}
+
 // napi_ok, or why the runtime refuses external ArrayBuffers (for example
 // napi_no_external_buffers_allowed inside Electron's memory cage). On Bun and
 // Deno, also finds out whether detaching runs the finalizer at once. Node
@@ -435,7 +460,7 @@ int ProbeExternalBuffers(napi_env env) {
     }
     return status;
   }
-  if (!HasGlobal(env, "Bun") && !HasGlobal(env, "Deno")) return napi_ok;  // finalizers_deferred stays true
+  if (!MaybeBunOrDeno(env)) return napi_ok;  // finalizers_deferred stays true
   napi_detach_arraybuffer(env, buffer);
   finalizers_deferred = !finalized;
   return napi_ok;

@@ -38,7 +38,7 @@ class Unavailable extends Error {}
  */
 async function portable(name) {
   const api = await import(pathToFileURL(join(root, "dist", "index.js")).href);
-  if (process.env.PORTABLE_MMAP_BACKEND !== name) throw new Error(`PORTABLE_MMAP_BACKEND is not ${name}`);
+  if (process.env.PORTABLE_MMAP_BACKEND !== name) throw new Unavailable(`PORTABLE_MMAP_BACKEND is not ${name}`);
   try {
     api.mapRegion(null, PAGE, api.RDWR, api.ANON); // selects the forced backend; dropped, not unmapped
   } catch (error) {
@@ -421,7 +421,7 @@ async function main() {
     run = await make();
   } catch (error) {
     if (error instanceof Unavailable) {
-      process.stdout.write(`unavailable ${error.message}\n`);
+      process.stdout.write(`unavailable ${error.message.replace(/\s+/g, " ").trim()}\n`);
       return;
     }
     throw error;

@@ -455,7 +455,7 @@ export class MMap extends Uint8Array {
    * still runs on it) reads zeros from now on and its writes go nowhere; the
    * address range is given back once nothing can point at it.
    *
-   * On Node and Deno the first detached buffer of a process makes V8 check
+   * On Node the first detached buffer of a process makes V8 check
    * every typed-array access for detachment from then on, so loops over any
    * typed array run more slowly; a hot loop keeps its map rather than
    * unmapping it each pass (docs/troubleshooting.md).

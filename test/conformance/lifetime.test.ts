@@ -125,7 +125,7 @@ describe("V8's ArrayBufferDetaching protector (docs/performance.md)", () => {
     runtime.Bun !== undefined
       ? "Bun runs JavaScriptCore, which has no V8 protectors"
       : runtime.Deno !== undefined
-        ? "Deno holds V8's trace output back until it exits, so the trace cannot be placed among the child's lines"
+        ? "Deno prints no protector trace, not even for a transfer(): its protector looks given up from the start"
         : process.platform === "win32"
           ? "V8's trace lines are placed among the child's lines in a pipe on POSIX only (checked on Linux)"
           : undefined;
