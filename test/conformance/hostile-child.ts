@@ -230,8 +230,10 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
     const task: HoldMaps = { task: "hold-maps", file, count: 40 };
     const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: task });
     const failed = new Promise<never>((_, reject) => worker.once("error", reject));
+    // Listened for before the message is awaited: the worker may have exited by the time it is read.
+    const exited = new Promise((resolve) => worker.once("exit", resolve));
     const report = await Promise.race([new Promise((resolve) => worker.once("message", resolve)), failed]);
-    await Promise.race([new Promise((resolve) => worker.once("exit", resolve)), failed]);
+    await Promise.race([exited, failed]);
     for (const m of maps) m.unmap();
     fs.closeSync(fd);
     return { worker: report };
