@@ -36,6 +36,11 @@ export const ErrorCodes = {
    * zeros and writes to it are lost.
    */
   FAULT: "ERR_MMAP_FAULT",
+  /**
+   * `fileSize()` or `resize()` on a file map that does not keep its file
+   * open: map it with `mapFile(path, { keepOpen: true })`.
+   */
+  NO_FILE: "ERR_MMAP_NO_FILE",
   /** No backend could be loaded, or a forced one failed to load. */
   BACKEND: "ERR_MMAP_BACKEND",
   /** `new MMap(...)` by user code: maps are made by `map`, `mapRegion` and `mapFile`. */
@@ -224,6 +229,16 @@ export function invalidArgType(name: string, expected: string, value: unknown): 
   return coded(
     new TypeError(`The "${name}" argument must be ${expected}. ${describe(value)}`),
     ErrorCodes.INVALID_ARG_TYPE,
+  );
+}
+
+/** `Error [ERR_MMAP_NO_FILE]`: the map has no descriptor of its file to ask. */
+export function noFileError(method: string): CodedError {
+  return coded(
+    new Error(
+      `Cannot call ${method}(): this map does not keep its file open; map it with mapFile(path, { keepOpen: true })`,
+    ),
+    ErrorCodes.NO_FILE,
   );
 }
 

@@ -22,6 +22,8 @@ export interface State {
   length: number;
   /** A descriptor the map owns and closes when it is released. */
   fd?: number;
+  /** `fd` was kept at the caller's request (`keepOpen`), so `fileSize()` and `resize()` may use it. */
+  fileKept: boolean;
   unmapped: boolean;
   /** `flushAsync` calls in flight; the backend's `unmap` waits for them. */
   pending: number;
@@ -35,7 +37,8 @@ export interface State {
   keep?: boolean;
 }
 
-function closeOwnFd(s: State): void {
+/** Closes the descriptor the map owns, if any (once). */
+export function closeOwnFd(s: State): void {
   if (s.fd === undefined) return;
   const fd = s.fd;
   s.fd = undefined;
@@ -66,6 +69,11 @@ const released = new ArrayBuffer(0);
 // state), so it can be asked whether its memory was moved to another buffer.
 const dropped = new FinalizationRegistry<State>((s) => {
   try {
+    if (s.handle === undefined) {
+      // An empty map: no system mapping, only a descriptor it kept (keepOpen).
+      closeOwnFd(s);
+      return;
+    }
     if (s.unmapped) {
       if (s.keep) awaitBuffer(s);
       return;

@@ -2,7 +2,7 @@
  * `map`, `mapRegion` and `mapFile`: argument checks, file size and growth,
  * alignment of the offset, then one call into the selected backend.
  */
-import { closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
+import { closeSync, constants as fsConstants, openSync, unlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Backend } from "../backends/contract.js";
 import { maxLength } from "./buffers.js";
@@ -17,6 +17,7 @@ import {
   RDONLY,
 } from "./constants.js";
 import { fromNodeError, invalidArgType, invalidArgValue, outOfRange, systemError, withPath } from "./errors.js";
+import { fileSize, growFile, truncateBack } from "./file.js";
 import { checkMapCount } from "./limits.js";
 import { createMMap, isShared, isValidProt, type MMap } from "./mmap.js";
 import { populateFits } from "./populate.js";
@@ -84,6 +85,14 @@ export interface MapFileOptions<P extends number = number, F extends number = Fi
   length?: number | bigint;
   /** With `RDWR`: create the file if it is missing, and extend it first if the region reaches past its end. Default false. */
   grow?: boolean;
+  /**
+   * `true`: the map keeps its descriptor of the file open until it is
+   * unmapped (or collected), as Python's `mmap` does by default (`trackfd`),
+   * so that {@link MMap.fileSize} and {@link MMap.resize} can reach the file.
+   * `false`, the default, closes it once the map exists: a program may then
+   * keep more maps than it may open files.
+   */
+  keepOpen?: boolean;
 }
 
 const MAX_FD = 2 ** 31 - 1;
@@ -134,52 +143,6 @@ function checkMaxLength(mapped: number, requested: number): void {
   if (mapped > maxLength) throw tooLong(requested);
 }
 
-/** Size of a regular file; anything else cannot be mapped by every backend. */
-function fileSize(backend: Backend, fd: number): number {
-  if (backend.fileSize) return backend.fileSize(fd);
-  let stats: ReturnType<typeof fstatSync>;
-  try {
-    stats = fstatSync(fd);
-  } catch (error) {
-    throw fromNodeError(error, "fstat");
-  }
-  return stats.isFile() ? stats.size : -1;
-}
-
-// Where a file system cannot reserve blocks the file is only extended (sparse).
-const unsupported = new Set(["EOPNOTSUPP", "ENOTSUP", "ENOSYS"]);
-
-/**
- * Extends the file to `end` with the blocks of `[offset, end)` reserved, so
- * that a full disk is ENOSPC now rather than a fault later. On failure the
- * file is put back to `size`.
- */
-function growFile(backend: Backend, fd: number, size: number, offset: number, end: number): void {
-  try {
-    backend.reserve(fd, offset, end - offset);
-    return;
-  } catch (error) {
-    if (!unsupported.has((error as { code?: string }).code ?? "")) {
-      truncateBack(fd, size);
-      throw error;
-    }
-  }
-  try {
-    ftruncateSync(fd, end);
-  } catch (error) {
-    truncateBack(fd, size);
-    throw fromNodeError(error, "ftruncate");
-  }
-}
-
-function truncateBack(fd: number, size: number): void {
-  try {
-    ftruncateSync(fd, size);
-  } catch {
-    // The error that made us undo is the one to report.
-  }
-}
-
 /** The one path into a backend; every public function ends here. */
 function mapChecked(
   backend: Backend,
@@ -190,6 +153,7 @@ function mapChecked(
   offset: number,
   grow: boolean,
   ownFd: boolean,
+  keepOpen = false,
 ): MMap {
   const anon = (flags & ANON) !== 0;
   let grownFrom = -1;
@@ -229,7 +193,7 @@ function mapChecked(
 
   const delta = anon ? 0 : offset % backend.allocationGranularity;
   if (length === 0) {
-    if (ownFd) closeSync(fd);
+    if (ownFd && !keepOpen) closeSync(fd);
     const buffer = new ArrayBuffer(0);
     return createMMap({
       backend,
@@ -241,6 +205,8 @@ function mapChecked(
       handle: undefined,
       buffer,
       pagesWritable: true,
+      fd: keepOpen ? fd : undefined,
+      fileKept: keepOpen,
     });
   }
   if (backend.counters) checkMapCount(backend.counters[1] as number);
@@ -275,9 +241,9 @@ function mapChecked(
     if (grownFrom >= 0) truncateBack(fd, grownFrom);
     throw error;
   }
-  // A descriptor we opened is closed now, unless the backend still needs it:
-  // then the map owns it and closes it when it is released.
-  const keepFd = ownFd && backend.capabilities.needsDescriptor;
+  // A descriptor we opened is closed now, unless the caller asked to keep it or
+  // the backend still needs it: then the map owns it and closes it when it is released.
+  const keepFd = ownFd && (keepOpen || backend.capabilities.needsDescriptor);
   if (ownFd && !keepFd) closeSync(fd);
   // One literal with every field, not a spread: a spread makes a new hidden class per call (slow on the hot path).
   return createMMap({
@@ -292,6 +258,7 @@ function mapChecked(
     // Only hardware protection makes a write fault; the fallback's memory always takes writes.
     pagesWritable: writable || !backend.capabilities.enforcesProtection,
     fd: keepFd ? fd : undefined,
+    fileKept: keepOpen,
   });
 }
 
@@ -442,10 +409,10 @@ export function map(file: FileLike, prot: number = RDONLY, flags: number = 0): M
  * @param path A path as a string, `Buffer` or `file:` URL: a {@link PathLike}.
  * Its errors show a URL as the file path it names.
  * @param options What to map: `prot`, `flags`, `populate`, `offset`,
- * `length`, `grow`; in TypeScript an object literal with any other key is a
+ * `length`, `grow`, `keepOpen`; in TypeScript an object literal with any other key is a
  * type error.
  * @throws The same as {@link mapRegion}; `ERR_INVALID_ARG_TYPE` for `options`
- * that is not an object, or a `populate` that is not a boolean.
+ * that is not an object, or a `populate`, `grow` or `keepOpen` that is not a boolean.
  * @throws {@link MmapSystemError} with `path`: from opening the file
  * (`syscall` `open`: `ENOENT`, `EACCES`, `EISDIR`); from mapping it (`ENODEV`,
  * `EACCES`, `ENOMEM`); with `grow`, `ENOSPC` or `EFBIG` where the file cannot
@@ -516,6 +483,8 @@ export function mapFileWith(
   const offset = checkInteger("options.offset", options.offset ?? 0, 0, Number.MAX_SAFE_INTEGER, true);
   const grow = options.grow ?? false;
   if (typeof grow !== "boolean") throw invalidArgType("options.grow", "of type boolean", grow);
+  const keepOpen = options.keepOpen ?? false;
+  if (typeof keepOpen !== "boolean") throw invalidArgType("options.keepOpen", "of type boolean", keepOpen);
   // RDWR with grow creates a missing file (like O_CREAT); anything else needs it to exist.
   // If mapping then fails, a file created here is removed again.
   const file = path as string | Buffer | URL; // the runtime's fs checks its type
@@ -537,7 +506,7 @@ export function mapFileWith(
     throw withPath(fromNodeError(error, "open"), shownPath(path));
   }
   try {
-    return mapChecked(backend, fd, length, prot, flags, offset, grow, true);
+    return mapChecked(backend, fd, length, prot, flags, offset, grow, true, keepOpen);
   } catch (error) {
     withPath(error, shownPath(path));
     closeSync(fd);

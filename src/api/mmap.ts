@@ -14,10 +14,12 @@ import {
   invalidArgType,
   invalidArgValue,
   lostChangesError,
+  noFileError,
   outOfRange,
   unmappedError,
 } from "./errors.js";
-import { dropOnCollection, finish, type State } from "./lifetime.js";
+import { fileSize } from "./file.js";
+import { closeOwnFd, dropOnCollection, finish, type State } from "./lifetime.js";
 
 /**
  * A byte range of an `MMap`, relative to its first byte (not the file's);
@@ -56,6 +58,8 @@ export interface MMapInit {
   pagesWritable: boolean;
   /** A descriptor the map owns and closes when it is released. */
   fd?: number;
+  /** `fd` was kept at the caller's request (`keepOpen`), for `fileSize()` and `resize()`. */
+  fileKept?: boolean;
 }
 
 declare global {
@@ -167,6 +171,7 @@ export class MMap extends Uint8Array {
       delta: init.delta,
       length: init.length,
       fd: init.fd,
+      fileKept: init.fileKept === true,
       unmapped: false,
       pending: 0,
       finishMoved: undefined,
@@ -426,6 +431,33 @@ export class MMap extends Uint8Array {
   }
 
   /**
+   * The size of the file behind the map as the system reports it now, which
+   * another process may have changed since the map was made (Python's
+   * `m.size()`): a reader can check it before touching bytes the file may no
+   * longer have. An `ANON` map has no file: its length.
+   *
+   * A file map must keep its descriptor for this: map it with
+   * `mapFile(path, { keepOpen: true })`.
+   *
+   * @throws `Error` `ERR_MMAP_NO_FILE` for a file map that does not keep its
+   * file open; `ERR_MMAP_UNMAPPED` after {@link MMap.unmap};
+   * `ERR_MMAP_DETACHED` after the memory moved to another buffer;
+   * `ERR_MMAP_FAULT` after a page of the file failed.
+   * @throws {@link MmapSystemError} where the system refuses (`syscall` `fstat`).
+   * @example Notice that a log file grew or shrank
+   * ```ts
+   * const m = mapFile("app.log", { keepOpen: true });
+   * if (m.fileSize() < m.fileOffset + m.length) console.log("truncated under the map");
+   * ```
+   */
+  fileSize(): number {
+    const s = this.#live("fileSize");
+    if ((this.#flags & ANON) !== 0) return s.length;
+    if (!s.fileKept || s.fd === undefined) throw noFileError("fileSize");
+    return fileSize(s.backend, s.fd);
+  }
+
+  /**
    * A zero-copy Node `Buffer` over the same bytes (for `indexOf`,
    * `readUInt32LE`, `toString`, ...). Like every view, it reads length 0
    * after {@link MMap.unmap}.
@@ -480,6 +512,7 @@ export class MMap extends Uint8Array {
     if (s.handle === undefined) {
       detachPlain(s.buffer);
       s.unmapped = true;
+      closeOwnFd(s);
       return;
     }
     const moved = s.buffer.byteLength === 0;
