@@ -25,6 +25,7 @@
  */
 import { selectedBackend } from "./api/select.js";
 
+export { adviceSupported } from "./api/advice.js";
 export {
   ANON,
   type Checked,
@@ -48,7 +49,7 @@ export {
   type PathLike,
   type URLType,
 } from "./api/map.js";
-export { MMap, type NodeBuffer, type Range } from "./api/mmap.js";
+export { MMap, type NodeBuffer, type Range, type ResizeOptions } from "./api/mmap.js";
 export { type BackendInfo, type BackendStatus, backendInfo, type MappingCounts } from "./api/select.js";
 export { BACKEND_ENV } from "./api/setting.js";
 export type { Advice, BackendName, Capabilities } from "./backends/contract.js";

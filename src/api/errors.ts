@@ -41,6 +41,11 @@ export const ErrorCodes = {
    * open: map it with `mapFile(path, { keepOpen: true })`.
    */
   NO_FILE: "ERR_MMAP_NO_FILE",
+  /**
+   * The selected backend or the system cannot do this at all; the message
+   * says what and what to do instead.
+   */
+  UNSUPPORTED: "ERR_MMAP_UNSUPPORTED",
   /** No backend could be loaded, or a forced one failed to load. */
   BACKEND: "ERR_MMAP_BACKEND",
   /** `new MMap(...)` by user code: maps are made by `map`, `mapRegion` and `mapFile`. */
@@ -240,6 +245,11 @@ export function noFileError(method: string): CodedError {
     ),
     ErrorCodes.NO_FILE,
   );
+}
+
+/** `Error [ERR_MMAP_UNSUPPORTED]`: what was asked cannot be done here. */
+export function unsupportedError(message: string): CodedError {
+  return coded(new Error(message), ErrorCodes.UNSUPPORTED);
 }
 
 /** `TypeError [ERR_ILLEGAL_CONSTRUCTOR]`: a constructor that is not public. */

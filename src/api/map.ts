@@ -19,7 +19,7 @@ import {
 import { fromNodeError, invalidArgType, invalidArgValue, outOfRange, systemError, withPath } from "./errors.js";
 import { fileSize, growFile, truncateBack } from "./file.js";
 import { checkMapCount } from "./limits.js";
-import { createMMap, isShared, isValidProt, type MMap } from "./mmap.js";
+import { createMMap, isShared, isValidProt, type MMap, setRemap } from "./mmap.js";
 import { populateFits } from "./populate.js";
 import { selectedBackend } from "./select.js";
 import { checkInteger } from "./validate.js";
@@ -261,6 +261,11 @@ function mapChecked(
     fileKept: keepOpen,
   });
 }
+
+// resize() maps again through the same path (mmap.ts cannot import this file: it imports mmap.ts).
+setRemap((backend, fd, length, prot, flags, offset, grow, keepOpen) =>
+  mapChecked(backend, fd, length, prot, flags, offset, grow, keepOpen, keepOpen),
+);
 
 /**
  * Maps a region of a file: `length` bytes from `offset` (any offset; it need

@@ -4,6 +4,7 @@
  * buffer, unmap waiting for pending flushes, faults reported on the next call.
  */
 import type { Advice, Backend, BackendName } from "../backends/contract.js";
+import { checkAdvice } from "./advice.js";
 import { detachPlain } from "./buffers.js";
 import { ANON, type Checked, COPY, EXEC, type MapFlags, type PageProt, type Prot, RDONLY, RDWR } from "./constants.js";
 import {
@@ -20,6 +21,7 @@ import {
 } from "./errors.js";
 import { fileSize } from "./file.js";
 import { closeOwnFd, dropOnCollection, finish, type State } from "./lifetime.js";
+import { type Remap, resize } from "./resize.js";
 
 /**
  * A byte range of an `MMap`, relative to its first byte (not the file's);
@@ -39,7 +41,23 @@ export interface Range {
   length?: number;
 }
 
-const advices: readonly Advice[] = ["normal", "random", "sequential", "willneed", "dontneed"];
+/** Options of {@link MMap.resize}. */
+export interface ResizeOptions {
+  /**
+   * `true`: when the map shrinks, truncate the file to the new end of the
+   * map (`fileOffset + newLength`) once the new map exists and the old one is
+   * unmapped. Only for `RDWR` file maps. Default false: the file keeps its size.
+   */
+  truncate?: boolean;
+}
+
+/** Set by map.ts when it loads (before any map exists): how `resize` maps again. */
+let remap: Remap | undefined;
+
+/** @internal Called once by map.ts, which owns the map path. */
+export function setRemap(mapAgain: Remap): void {
+  remap = mapAgain;
+}
 
 /** @internal Everything an `MMap` needs to know about its mapping. Built by `src/api/map.ts`. */
 export interface MMapInit {
@@ -369,8 +387,7 @@ export class MMap extends Uint8Array {
    * ```
    */
   advise(advice: Advice, range?: Range): void {
-    if (typeof advice !== "string") throw invalidArgType("advice", "of type string", advice);
-    if (!advices.includes(advice)) throw invalidArgValue("advice", advice, `must be one of ${advices.join(", ")}`);
+    checkAdvice(advice);
     const [offset, length] = this.#pages("advise", range);
     if (length > 0) this.#state.backend.advise(this.#state.handle, offset, length, advice);
   }
@@ -455,6 +472,95 @@ export class MMap extends Uint8Array {
     if ((this.#flags & ANON) !== 0) return s.length;
     if (!s.fileKept || s.fd === undefined) throw noFileError("fileSize");
     return fileSize(s.backend, s.fd);
+  }
+
+  /**
+   * A map of `newLength` bytes over the same file offset (or new anonymous
+   * memory, for an `ANON` map), with the contents kept up to the smaller
+   * length; this map is unmapped (it and its views read length 0 from now
+   * on), so use the one returned (Python's `m.resize()`, memmap2's `remap`).
+   *
+   * - An `RDWR` file map that grows extends the file first, with the new
+   *   blocks reserved as `mapFile`'s `grow` does (a full disk is `ENOSPC`
+   *   now, not a fault later); if the new map then fails, the file is put
+   *   back. One that shrinks leaves the file as it is unless
+   *   `{ truncate: true }`.
+   * - `RDONLY` and `COPY` maps cannot reach past the end of the file
+   *   (`ERR_OUT_OF_RANGE`, as when mapping).
+   * - Shared (`RDWR`) maps of the native and koffi backends need no copy:
+   *   the new map is the same page cache. `ANON` and `COPY` maps (and the
+   *   fallback's maps) copy their bytes into the new map; `RDONLY` maps read
+   *   the file again.
+   *
+   * A file map must keep its descriptor: map it with
+   * `mapFile(path, { keepOpen: true })`. The new map takes it over.
+   *
+   * On failure the map is left as it was, with one exception: where
+   * truncating the file fails after the old map was unmapped, the new map is
+   * unmapped too, and the error says why (the bytes are in the file).
+   *
+   * @param newLength The new length in bytes, an integer > 0 (`number` or `bigint`).
+   * @param options `truncate` (see {@link ResizeOptions}).
+   * @returns The new map; this one is unmapped.
+   * @throws `TypeError` `ERR_INVALID_ARG_TYPE` for a `newLength` that is not
+   * a number or bigint, or `options` that is not an object, or a `truncate`
+   * that is not a boolean; `ERR_INVALID_ARG_VALUE` for `truncate: true` on a
+   * map that is not an `RDWR` file map.
+   * @throws `RangeError` `ERR_OUT_OF_RANGE` for a `newLength` < 1, fractional,
+   * too long for a buffer, or (not `RDWR`) past the end of the file.
+   * @throws `Error` `ERR_MMAP_NO_FILE` for a file map that does not keep its
+   * file open; `ERR_MMAP_UNMAPPED` after {@link MMap.unmap};
+   * `ERR_MMAP_DETACHED` after the memory moved to another buffer;
+   * `ERR_MMAP_FAULT` after a page of the file failed;
+   * `ERR_MMAP_UNSUPPORTED` for `truncate: true` where the old view cannot be
+   * released at once (Windows before placeholders, so Wine 8).
+   * @throws {@link MmapSystemError} `EBUSY` while a {@link MMap.flushAsync}
+   * of the map is pending; `ENOSPC`, `EFBIG` where the file cannot grow;
+   * what the system's map call throws.
+   * @example An append-only log that grows in chunks of 1 MiB
+   * ```ts
+   * import { mapFile, RDWR } from "portable-mmap";
+   *
+   * let log = mapFile("events.log", { prot: RDWR, length: 1 << 20, grow: true, keepOpen: true });
+   * let end = 0;
+   * function append(record: Uint8Array) {
+   *   while (end + record.length > log.length) log = log.resize(log.length + (1 << 20));
+   *   log.set(record, end);
+   *   end += record.length;
+   * }
+   * ```
+   */
+  resize(newLength: number | bigint, options?: ResizeOptions): MMap {
+    let truncate: unknown = false;
+    if (options !== undefined) {
+      if (typeof options !== "object" || options === null) throw invalidArgType("options", "of type object", options);
+      truncate = options.truncate ?? false; // read once: it may be a getter
+      if (typeof truncate !== "boolean") throw invalidArgType("options.truncate", "of type boolean", truncate);
+    }
+    if (typeof newLength !== "number" && typeof newLength !== "bigint") {
+      throw invalidArgType("newLength", "of type number or bigint", newLength);
+    }
+    if (typeof newLength === "number" && !Number.isInteger(newLength)) {
+      throw outOfRange("newLength", "an integer", newLength);
+    }
+    if (newLength < 1) throw outOfRange("newLength", ">= 1", newLength);
+    if (newLength > Number.MAX_SAFE_INTEGER) throw outOfRange("newLength", `<= ${Number.MAX_SAFE_INTEGER}`, newLength);
+    const state = this.#live("resize");
+    if (remap === undefined) throw new Error("portable-mmap: map.ts was not loaded"); // cannot happen: maps come from it
+    return resize(
+      {
+        map: this,
+        state,
+        prot: this.#prot,
+        flags: this.#flags,
+        fileOffset: this.#fileOffset,
+        shared: this.#writesBack,
+        stateOf: (m) => m.#state,
+      },
+      Number(newLength),
+      truncate as boolean,
+      remap,
+    );
   }
 
   /**

@@ -131,6 +131,8 @@ export interface Backend<H = unknown> {
   /** What mapping offsets must be a multiple of (64 KiB on Windows, else the page size). */
   readonly allocationGranularity: number;
   readonly capabilities: Capabilities;
+  /** The `advise` values that reach a system call acting on them; the rest do nothing here. */
+  readonly advice: readonly Advice[];
   /**
    * Counters the API reads without a call, where the backend keeps them:
    * `[0]` grows with every memory fault the backend handled (a truncated

@@ -90,6 +90,7 @@ export function memoryBackend(
     pageSize: 4096,
     allocationGranularity: 4096,
     capabilities,
+    advice: [],
     reserve: (fd, offset, length) => fs.ftruncateSync(fd, offset + length),
     map(request) {
       requests.push(request);

@@ -269,6 +269,7 @@ export function createBackend(allocate: Allocate = allocateZeroed): Backend<Hand
     pageSize: 4096,
     allocationGranularity: windows ? 65536 : 4096,
     capabilities,
+    advice: [], // plain memory: nothing to advise
     map: (request) => map(request, allocate),
     flush,
     flushAsync,

@@ -33,6 +33,7 @@
 import { getEnvironmentData, isMainThread, setEnvironmentData } from "node:worker_threads";
 import { busyError, systemError } from "../../api/errors.js";
 import { addonDetach } from "../addon.js";
+import { systemAdvice } from "../advice.js";
 import type { Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
 import { packageRequire } from "../module-location.js";
 import { onWorkerExit } from "../worker-exit.js";
@@ -192,6 +193,7 @@ export function createBackend(
     pageSize: sys.pageSize,
     allocationGranularity: sys.allocationGranularity,
     capabilities,
+    advice: systemAdvice(),
     counters,
     fileSize: sys.fileSize,
     reserve: (fd, offset, length) => sys.reserve(fd, offset, length),

@@ -12,6 +12,7 @@
  */
 import { busyError, systemError, win32Error } from "../../api/errors.js";
 import { type Addon, loadAddon } from "../addon.js";
+import { systemAdvice } from "../advice.js";
 import type { Advice, Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
 import { onWorkerExit } from "../worker-exit.js";
 
@@ -76,6 +77,7 @@ function create(a: Addon): Backend<number> {
     pageSize: a.pageSize,
     allocationGranularity: a.allocationGranularity,
     capabilities,
+    advice: systemAdvice(),
     counters: a.counters,
     fileSize: fileSize
       ? (fd) => {

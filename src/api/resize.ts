@@ -1,0 +1,117 @@
+/**
+ * `MMap.resize()`: a new map of another length over the same file offset (or
+ * anonymous memory), then the old one unmapped.
+ *
+ * A shared (`RDWR`) file map needs no copy: the new map is the same page
+ * cache. Private maps (`ANON`, `COPY`) and the fallback's `RDWR` maps hold
+ * bytes the file does not have yet, so those are copied into the new map up
+ * to the smaller length. `RDONLY` maps read the file again (a stray write
+ * to one never reached the file, and is not carried over).
+ *
+ * Linux's `mremap` is not used: it frees the old address range at once,
+ * while work on the thread pool (an `fs.read` into the map) may still write
+ * to it; the old range must stay reserved until nothing can point at it,
+ * which the backends' `unmap` already ensures.
+ */
+import { ftruncateSync } from "node:fs";
+import type { Backend } from "../backends/contract.js";
+import { ANON, COPY, EXEC } from "./constants.js";
+import { fromNodeError, invalidArgValue, noFileError, systemError, unsupportedError } from "./errors.js";
+import type { State } from "./lifetime.js";
+import type { MMap } from "./mmap.js";
+
+/** Maps a region as `mapChecked` does (`map.ts` provides it, so that this file does not import it). */
+export type Remap = (
+  backend: Backend,
+  fd: number,
+  length: number,
+  prot: number,
+  flags: number,
+  offset: number,
+  grow: boolean,
+  keepOpen: boolean,
+) => MMap;
+
+/** What `resize` needs of the old map besides its state. */
+export interface OldMap {
+  readonly map: MMap;
+  readonly state: State;
+  readonly prot: number;
+  readonly flags: number;
+  readonly fileOffset: number;
+  /** Whether writes reach the file (RDWR, not ANON). */
+  readonly shared: boolean;
+  /** The state of another map (the new one). */
+  readonly stateOf: (map: MMap) => State;
+}
+
+/** The old map's state must have passed `#live("resize")`; `newLength` and `truncate` are checked. */
+export function resize(old: OldMap, newLength: number, truncate: boolean, remap: Remap): MMap {
+  const s = old.state;
+  if (s.pending > 0) {
+    const error = systemError("EBUSY", "resize");
+    error.message += ": a flushAsync() of this map is still running; await it, then resize";
+    throw error;
+  }
+  const anon = (old.flags & ANON) !== 0;
+  if (truncate && !old.shared) {
+    throw invalidArgValue("options.truncate", truncate, "needs a map made with RDWR of a file");
+  }
+  if (anon) {
+    const next = remap(s.backend, -1, newLength, old.prot, old.flags, 0, false, false);
+    carryOver(s, next, newLength);
+    old.map.unmap();
+    return next;
+  }
+  if (!s.fileKept || s.fd === undefined) throw noFileError("resize");
+  const shrinks = newLength < s.length;
+  if (truncate && shrinks && !s.backend.capabilities.releasesFileOnUnmap) {
+    // Windows keeps the old view (and its hold on the file's length) until the buffer is collected.
+    throw unsupportedError(
+      "resize() cannot truncate the file on this system: the old view stays mapped until it is garbage-collected (Windows without placeholders); resize without truncate, or unmap and truncate later",
+    );
+  }
+  const fd = s.fd;
+  // The new map keeps the descriptor; the old one must not close it now.
+  const next = remap(s.backend, fd, newLength, old.prot, old.flags, old.fileOffset, old.shared, true);
+  const privateBytes = (old.prot & ~EXEC) === COPY || (old.shared && !s.backend.capabilities.sharesPageCache);
+  if (privateBytes) carryOver(s, next, newLength);
+  s.fd = undefined;
+  try {
+    old.map.unmap();
+  } catch (error) {
+    if (!s.unmapped) {
+      // Nothing changed (the backend refused): the old map keeps its descriptor, the new one goes.
+      s.fd = fd;
+      dropWithoutClosing(old.stateOf(next), next);
+    }
+    throw error;
+  }
+  if (truncate && shrinks) {
+    try {
+      ftruncateSync(fd, old.fileOffset + newLength);
+    } catch (error) {
+      next.unmap();
+      throw fromNodeError(error, "ftruncate");
+    }
+  }
+  return next;
+}
+
+/** Copies the bytes both maps have from the old map's memory (no user-visible hooks on the way). */
+function carryOver(s: State, next: MMap, newLength: number): void {
+  const count = Math.min(s.length, newLength);
+  if (count === 0) return;
+  new Uint8Array(next.buffer, next.byteOffset, count).set(new Uint8Array(s.buffer, s.delta, count));
+}
+
+/** Unmaps a map made by `resize` whose descriptor still belongs to the old map. */
+function dropWithoutClosing(own: State, next: MMap): void {
+  own.fd = undefined;
+  own.fileKept = false;
+  try {
+    next.unmap();
+  } catch {
+    // The old map's error is the one to report.
+  }
+}
