@@ -1,0 +1,203 @@
+/**
+ * `MMap.resize()`: a new map of another length over the same file offset,
+ * the old one unmapped; the file grows (RDWR) or is truncated only when
+ * asked; private maps carry their bytes over; bad input changes nothing.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { ANON, COPY, type MMap, mapFile, mapRegion, pageSize, RDONLY, RDWR } from "portable-mmap";
+import { describe, test } from "vitest";
+import { testUnless } from "../unless.js";
+import { caps, pattern, tempFile, throwsCode } from "./helpers.js";
+
+const linux = process.platform === "linux";
+
+/** Asserts `m` is unmapped the way every map is after resize(): length 0, methods throw. */
+function assertGone(m: MMap): void {
+  assert.equal(m.unmapped, true);
+  if (caps.detachesOnUnmap) assert.equal(m.length, 0);
+  throwsCode(() => m.flush(), Error, "ERR_MMAP_UNMAPPED");
+}
+
+describe("resize()", () => {
+  test("an RDWR map grows: the file is extended, the bytes kept, the old map unmapped", () => {
+    const file = tempFile(pattern(5000));
+    const m = mapFile(file, { prot: RDWR, keepOpen: true });
+    m[0] = 0xee; // not flushed: must not be lost on any backend
+    const bigger = m.resize(3 * 65536 + 7);
+    assertGone(m);
+    assert.equal(bigger.length, 3 * 65536 + 7);
+    assert.equal(bigger.prot, RDWR);
+    assert.equal(fs.statSync(file).size, 3 * 65536 + 7);
+    assert.equal(bigger.fileSize(), 3 * 65536 + 7);
+    assert.equal(bigger[0], 0xee);
+    assert.deepEqual(Buffer.from(bigger.subarray(1, 5000)), pattern(5000).subarray(1));
+    assert.ok(
+      bigger.subarray(5000).every((b) => b === 0),
+      "the new part reads zeros",
+    );
+    bigger[bigger.length - 1] = 0x42;
+    bigger.unmap();
+    const bytes = fs.readFileSync(file);
+    assert.equal(bytes[0], 0xee);
+    assert.equal(bytes[bytes.length - 1], 0x42);
+  });
+
+  test("a map at an unaligned offset keeps its offset", () => {
+    const file = tempFile(pattern(200_000));
+    const m = mapFile(file, { prot: RDWR, offset: 70_001, length: 1000, keepOpen: true });
+    const n = m.resize(150_000);
+    assert.equal(n.fileOffset, 70_001);
+    assert.deepEqual(Buffer.from(n.subarray(0, 129_999)), pattern(200_000).subarray(70_001));
+    assert.equal(fs.statSync(file).size, 220_001);
+    const k = n.resize(10);
+    assert.equal(k.fileOffset, 70_001);
+    assert.deepEqual(Buffer.from(k), pattern(200_000).subarray(70_001, 70_011));
+    assert.equal(fs.statSync(file).size, 220_001, "without truncate the file keeps its size");
+    k.unmap();
+  });
+
+  test("shrinking with truncate: true cuts the file at the map's new end", (context) => {
+    const file = tempFile(pattern(100_000));
+    const m = mapFile(file, { prot: RDWR, offset: 1000, keepOpen: true });
+    if (!caps.releasesFileOnUnmap) {
+      // Windows without placeholders keeps the old view until it is collected: refused up front.
+      throwsCode(() => m.resize(500, { truncate: true }), Error, "ERR_MMAP_UNSUPPORTED");
+      assert.equal(m.unmapped, false);
+      assert.equal(m.length, 99_000);
+      m.unmap();
+      context.skip("the old view cannot be released at once here (releasesFileOnUnmap is false): refusal asserted");
+      return;
+    }
+    m[0] = 7;
+    const n = m.resize(500, { truncate: true });
+    assertGone(m);
+    assert.equal(fs.statSync(file).size, 1500);
+    assert.equal(n.fileSize(), 1500);
+    assert.equal(n[0], 7);
+    n.unmap();
+    assert.deepEqual(fs.readFileSync(file).subarray(1001), pattern(100_000).subarray(1001, 1500));
+  });
+
+  test("an ANON map keeps its bytes up to the smaller length; new bytes are zero", () => {
+    const size = 3 * pageSize() + 11;
+    const m = mapRegion(null, size, RDWR, ANON);
+    m.set(pattern(size, 3));
+    const bigger = m.resize(size * 4);
+    assertGone(m);
+    assert.equal(bigger.flags, ANON);
+    assert.deepEqual(Buffer.from(bigger.subarray(0, size)), pattern(size, 3));
+    assert.ok(bigger.subarray(size).every((b) => b === 0));
+    const smaller = bigger.resize(17);
+    assert.deepEqual(Buffer.from(smaller), pattern(size, 3).subarray(0, 17));
+    assert.equal(smaller.fileSize(), 17);
+    smaller.unmap();
+  });
+
+  test("a COPY map keeps its private changes and never writes the file", () => {
+    const file = tempFile(pattern(20_000));
+    const m = mapFile(file, { prot: COPY, keepOpen: true });
+    m[10] = 0xaa;
+    const n = m.resize(15_000);
+    assert.equal(n.prot, COPY);
+    assert.equal(n[10], 0xaa, "private change carried over");
+    throwsCode(() => n.resize(20_001), RangeError, "ERR_OUT_OF_RANGE"); // past the end: only RDWR grows the file
+    assert.equal(n.unmapped, false, "a refused resize leaves the map as it was");
+    assert.equal(n[10], 0xaa);
+    n.unmap();
+    assert.deepEqual(fs.readFileSync(file), pattern(20_000));
+  });
+
+  test("an RDONLY map reads the file again and cannot pass its end", () => {
+    const file = tempFile(pattern(9000));
+    const m = mapFile(file, { prot: RDONLY, keepOpen: true, length: 100 });
+    const n = m.resize(9000);
+    assert.deepEqual(Buffer.from(n), pattern(9000));
+    throwsCode(() => n.resize(9001), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => n.resize(10, { truncate: true }), TypeError, "ERR_INVALID_ARG_VALUE");
+    assert.equal(fs.statSync(file).size, 9000);
+    n.unmap();
+  });
+
+  test("an empty map kept open grows from nothing", () => {
+    const file = tempFile("");
+    const m = mapFile(file, { prot: RDWR, keepOpen: true });
+    assert.equal(m.length, 0);
+    const n = m.resize(4096);
+    assertGone(m);
+    n[4095] = 9;
+    n.unmap();
+    assert.equal(fs.readFileSync(file)[4095], 9);
+  });
+
+  test("bad arguments are coded errors and leave the map as it was", () => {
+    const file = tempFile(pattern(4096));
+    const m = mapFile(file, { prot: RDWR, keepOpen: true });
+    for (const bad of ["10", null, undefined, {}]) {
+      throwsCode(() => m.resize(bad as unknown as number), TypeError, "ERR_INVALID_ARG_TYPE");
+    }
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 0n, 2 ** 53]) {
+      throwsCode(() => m.resize(bad), RangeError, "ERR_OUT_OF_RANGE");
+    }
+    throwsCode(() => m.resize(10, null as unknown as object), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => m.resize(10, { truncate: 1 as unknown as boolean }), TypeError, "ERR_INVALID_ARG_TYPE");
+    assert.equal(m.unmapped, false);
+    assert.deepEqual(Buffer.from(m), pattern(4096));
+    assert.equal(fs.statSync(file).size, 4096);
+    const n = m.resize(5n);
+    assert.equal(n.length, 5);
+    n.unmap();
+  });
+
+  test("a file map that does not keep its file: ERR_MMAP_NO_FILE, the map untouched", () => {
+    const m = mapFile(tempFile(pattern(4096)), { prot: RDWR });
+    const error = throwsCode(() => m.resize(8192), Error, "ERR_MMAP_NO_FILE");
+    assert.match(error.message, /keepOpen/);
+    assert.equal(m.unmapped, false);
+    m.unmap();
+  });
+
+  test("after unmap(): ERR_MMAP_UNMAPPED; an options getter that unmaps is caught too", () => {
+    const m = mapFile(tempFile(pattern(4096)), { prot: RDWR, keepOpen: true });
+    const options = {
+      get truncate() {
+        m.unmap();
+        return false;
+      },
+    };
+    throwsCode(() => m.resize(8192, options), Error, "ERR_MMAP_UNMAPPED");
+    throwsCode(() => m.resize(8192), Error, "ERR_MMAP_UNMAPPED");
+  });
+
+  test("while a flushAsync() is pending: EBUSY, and the map stays usable", async () => {
+    const file = tempFile(pattern(65536));
+    const m = mapFile(file, { prot: RDWR, keepOpen: true });
+    m[0] = 1;
+    const pending = m.flushAsync();
+    const error = throwsCode(() => m.resize(4096), Error, "EBUSY");
+    assert.equal(error.syscall, "resize");
+    await pending;
+    const n = m.resize(4096);
+    assert.equal(n[0], 1);
+    n.unmap();
+  });
+
+  testUnless(
+    linux ? undefined : "counts open descriptors through /proc/self/fd, which only Linux has",
+    "the descriptor passes from map to map and is closed once, by the last unmap()",
+    () => {
+      const file = tempFile(pattern(4096));
+      const before = fs.readdirSync("/proc/self/fd").length;
+      // What a map holds without keepOpen (the fallback's RDWR maps hold a descriptor of their own).
+      const plain = mapFile(file, { prot: RDWR });
+      const own = fs.readdirSync("/proc/self/fd").length - before;
+      plain.unmap();
+      let m = mapFile(file, { prot: RDWR, keepOpen: true });
+      for (let i = 1; i <= 20; i++) m = m.resize(4096 + i * 1000);
+      assert.equal(fs.readdirSync("/proc/self/fd").length, before + own + 1);
+      m.unmap();
+      assert.equal(fs.readdirSync("/proc/self/fd").length, before);
+      assert.equal(fs.statSync(file).size, 4096 + 20 * 1000);
+    },
+  );
+});
