@@ -2,9 +2,10 @@
 // Records are written into the map, made durable with flush() of just the
 // bytes written, and only then counted in the header (so a crash never leaves
 // a header that points at records not on the device). When the map is full,
-// a larger region is mapped again with `grow: true`, which extends the file
-// (there is no resize of a map). At the end the log is mapped read-only and
-// its records are read back.
+// `resize()` doubles it: the file is extended (its blocks reserved, so a full
+// disk is an error there, not a crash later) and the same page cache is
+// mapped again. The map keeps its descriptor for that (`keepOpen: true`). At
+// the end the log is mapped read-only and its records are read back.
 //
 //   node examples/append-log.mjs [file]
 //   (also: bun examples/append-log.mjs, deno run -A examples/append-log.mjs)
@@ -29,9 +30,9 @@ const BATCH = 50; // records written between two flushes
 
 const text = (n) => `record ${n}: ${"ab".repeat(n % 23)}`;
 
-/** Maps `size` bytes of the log RDWR, creating or extending the file to that size. */
+/** Maps `size` bytes of the log RDWR, creating or extending the file to that size; kept open for resize(). */
 function mapLog(file, size) {
-  return mapFile(file, { prot: RDWR, length: size, grow: true });
+  return mapFile(file, { prot: RDWR, length: size, grow: true, keepOpen: true });
 }
 
 function append(file, records) {
@@ -71,8 +72,7 @@ function append(file, records) {
         commit();
         let bigger = m.length * 2;
         while (bigger < need) bigger *= 2;
-        m.unmap(); // `log` reads as length 0 from now on: take a new one from the new map
-        m = mapLog(file, bigger);
+        m = m.resize(bigger); // the old map and `log` read as length 0 from now on
         log = m.asBuffer();
         sizes.push(m.length);
       }
