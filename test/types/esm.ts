@@ -6,6 +6,8 @@
 import { open } from "node:fs/promises";
 import {
   ANON,
+  type Advice,
+  adviceSupported,
   COPY,
   EXEC,
   type FileLike,
@@ -22,6 +24,7 @@ import {
   type Prot,
   RDONLY,
   RDWR,
+  type ResizeOptions,
 } from "portable-mmap";
 
 /** True when A and B are the same type. */
@@ -118,6 +121,16 @@ export async function positive(fd: number): Promise<void> {
   m.advise("willneed", { offset: 0, length: 10 });
   m.flush();
   await m.flushAsync({ offset: 4096 });
+  // resize, fileSize, keepOpen, adviceSupported.
+  const kept = mapFile("data.bin", { prot: RDWR, keepOpen: true });
+  const grown = kept.resize(8192);
+  expectType<Equal<typeof grown, MMap>>();
+  const truncating: ResizeOptions = { truncate: true };
+  grown.resize(10n, truncating);
+  expectType<Equal<ReturnType<MMap["fileSize"]>, number>>();
+  const advice: Advice = "willneed";
+  expectType<Equal<ReturnType<typeof adviceSupported>, boolean>>();
+  if (adviceSupported(advice)) m.advise(advice);
   {
     using scoped = map(fd);
     expectType<Equal<typeof scoped, MMap>>();
@@ -197,4 +210,14 @@ export function negative(fd: number, m: MMap): void {
   new MMap(10);
   // @ts-expect-error an unknown range key
   m.flush({ start: 0 });
+  // @ts-expect-error keepOpen is a boolean
+  mapFile("data.bin", { keepOpen: 1 });
+  // @ts-expect-error a string length
+  m.resize("10");
+  // @ts-expect-error truncate is a boolean
+  m.resize(10, { truncate: "yes" });
+  // @ts-expect-error an unknown resize option
+  m.resize(10, { shrink: true });
+  // @ts-expect-error an unknown advice
+  adviceSupported("free");
 }
