@@ -5,8 +5,8 @@
  */
 import { open } from "node:fs/promises";
 import {
-  ANON,
   type Advice,
+  ANON,
   adviceSupported,
   COPY,
   EXEC,
