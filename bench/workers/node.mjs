@@ -297,18 +297,15 @@ const ops = {
         if (api.POPULATE === undefined) throw new Unavailable("this build has no POPULATE flag");
         flags = api.POPULATE;
       }
-      if (p.how === "populate-dropped") {
-        // Never unmapped (the collector unmaps), so nothing in this process is ever detached.
-        once = () => countByte(api.mapRegion(fd, size, api.RDONLY, flags), value);
-      } else {
-        once = () => {
-          const m = api.mapRegion(fd, size, api.RDONLY, flags);
-          if (p.how === "sequential") m.advise("sequential");
-          const n = p.how === "indexof" ? countIndexOf(m.asBuffer(), value) : countByte(m, value);
-          m.unmap();
-          return n;
-        };
-      }
+      // populate-dropped never unmaps (the collector does), so nothing in this process is ever detached.
+      const unmaps = p.how !== "populate-dropped";
+      once = () => {
+        const m = api.mapRegion(fd, size, api.RDONLY, flags);
+        if (p.how === "sequential") m.advise("sequential");
+        const n = p.how === "indexof" ? countIndexOf(m.asBuffer(), value) : countByte(m, value);
+        if (unmaps) m.unmap();
+        return n;
+      };
     }
     const expected = await once();
     return async () => {
