@@ -48,6 +48,7 @@ const char* const kSyscalls[kSysCount] = {
     "ReOpenFile",
     "posix_fallocate",
     "VirtualAlloc",
+    "mremap",
 };
 
 namespace {
@@ -145,6 +146,43 @@ Napi::Value ReserveBlocks(const Napi::CallbackInfo& info) {
   return Result(info, code, sys);
 }
 
+// A region and its external ArrayBuffer over `mapping`, registered in the
+// table and the environment; its id goes to scratch[0]. nullptr where that
+// fails (out of memory): the caller gives the mapping back.
+napi_value NewRegion(napi_env env, Env* e, const Mapping& mapping, int64_t offset) {
+  Region* r = new (std::nothrow)
+      Region{mapping, 0, e, nullptr, e->regions, nullptr, 0, true, false, false, false, false, false, false};
+  bool anon = mapping.flags & kAnon;
+  if (r != nullptr) {
+    r->id = table::Add(r, reinterpret_cast<uintptr_t>(mapping.addr), mapping.size, anon ? -1 : offset,
+                       mapping.flags & kWritable);
+  }
+  napi_value buffer;
+  napi_status status = r == nullptr || r->id == 0
+                           ? napi_generic_failure
+                           : napi_create_external_arraybuffer(env, mapping.addr, mapping.size, FinalizeRegion, r, &buffer);
+  if (status != napi_ok) {
+    if (r != nullptr && r->id != 0) table::Remove(r->id);
+    delete r;
+    return nullptr;
+  }
+  if (e->regions != nullptr) e->regions->prev = r;
+  e->regions = r;
+  e->scratch[0] = r->id;
+  // Without it (out of memory) unmap() cannot tell when the buffer is
+  // collected and keeps the range for good, which is safe.
+  if (napi_create_reference(env, buffer, 0, &r->buffer) != napi_ok) r->buffer = nullptr;
+  return buffer;
+}
+
+// What a map call returns when NewRegion failed: the pending exception, or ENOMEM.
+Napi::Value Failed(const Napi::CallbackInfo& info) {
+  bool pending = false;
+  napi_is_exception_pending(info.Env(), &pending);
+  if (pending) return Napi::Value();
+  return Result(info, NoMemory(), kNapi);
+}
+
 // map(fd, offset, length, flags): ArrayBuffer, or an error code. `flags` are
 // sys.h Flags bits; Map itself does what kPopulate asks.
 Napi::Value MapRegion(const Napi::CallbackInfo& info) {
@@ -162,32 +200,31 @@ Napi::Value MapRegion(const Napi::CallbackInfo& info) {
                  &sys);
   if (code != 0) return Result(info, code, sys);
 
-  Region* r = new (std::nothrow)
-      Region{mapping, 0, e, nullptr, e->regions, nullptr, 0, true, false, false, false, false, false, false};
-  bool anon = flags & kAnon;
-  if (r != nullptr) {
-    r->id = table::Add(r, reinterpret_cast<uintptr_t>(mapping.addr), mapping.size, anon ? -1 : offset,
-                       flags & kWritable);
-  }
-  napi_value buffer;
-  napi_status status = r == nullptr || r->id == 0
-                           ? napi_generic_failure
-                           : napi_create_external_arraybuffer(env, mapping.addr, mapping.size, FinalizeRegion, r, &buffer);
-  if (status != napi_ok) {
-    if (r != nullptr && r->id != 0) table::Remove(r->id);
-    delete r;
+  napi_value buffer = NewRegion(env, e, mapping, offset);
+  if (buffer == nullptr) {
     Release(&mapping);
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) return Napi::Value();
-    return Result(info, NoMemory(), kNapi);
+    return Failed(info);
   }
-  if (e->regions != nullptr) e->regions->prev = r;
-  e->regions = r;
-  e->scratch[0] = r->id;
-  // Without it (out of memory) unmap() cannot tell when the buffer is
-  // collected and keeps the range for good, which is safe.
-  if (napi_create_reference(env, buffer, 0, &r->buffer) != napi_ok) r->buffer = nullptr;
+  return Napi::Value(env, buffer);
+}
+
+// move(id, length): ArrayBuffer, or an error code (the API then copies). An
+// anonymous map's pages move into a new map of `length` bytes (sys.h Move);
+// the old map stays as it is but reads zeros, and is unmapped next as usual.
+Napi::Value MoveRegion(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  Env* e = EnvOf(info);
+  Region* r = table::Get(Id(info[0]));
+  if (r == nullptr || r->released || r->retired || r->unmapping || r->jobs != 0) return Stale(info);
+  Mapping mapping;
+  Sys sys = kMremap;
+  int code = Move(r->mapping, static_cast<size_t>(Int64(info[1])), &mapping, &sys);
+  if (code != 0) return Result(info, code, sys);
+  napi_value buffer = NewRegion(env, e, mapping, 0);
+  if (buffer == nullptr) {
+    MoveBack(r->mapping, mapping);
+    return Failed(info);
+  }
   return Napi::Value(env, buffer);
 }
 
@@ -560,7 +597,7 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
     const char* name;
     Napi::Value (*fn)(const Napi::CallbackInfo&);
   };
-  const Entry entries[] = {{"map", MapRegion},        {"unmap", Unmap},         {"detach", Detach},
+  const Entry entries[] = {{"map", MapRegion},        {"move", MoveRegion},     {"unmap", Unmap},         {"detach", Detach},
                            {"sweep", SweepNow},       {"fault", Fault},         {"flush", FlushRange},
                            {"flushAsync", FlushAsync}, {"lock", LockRange},     {"unlock", UnlockRange},
                            {"advise", AdviseRange},   {"protect", ProtectRange}, {"residency", ResidencyOf},

@@ -42,6 +42,7 @@ enum Sys : int {
   kReOpenFile,
   kFallocate,
   kVirtualAlloc,
+  kMremap,
   kSysCount
 };
 
@@ -88,6 +89,19 @@ int Retire(Mapping* m, Sys* sys);
 
 // Gives the address range back (and closes what the mapping holds).
 void Release(Mapping* m);
+
+// Moves the pages of an anonymous mapping into a new mapping of `size` bytes
+// (zero-filled past the old size, with the protection the mapping was made
+// with) without copying them, and leaves the old range mapped and empty: it
+// reads zeros until Retire and Release, and is never free for someone else
+// to map meanwhile. On failure nothing changed: ENOSYS (or the OS's refusal)
+// where the OS cannot move pages (not Linux; a kernel before 5.7; a range
+// that advise() or protect() split), and the caller copies instead.
+int Move(const Mapping& old, size_t size, Mapping* out, Sys* sys);
+
+// Undoes Move (what follows it failed): the pages go back to the old range,
+// and the new range is given back.
+void MoveBack(const Mapping& old, const Mapping& moved);
 
 // Writes the range to the file and waits for the device.
 int Flush(const Mapping& m, uint8_t* addr, size_t length, Sys* sys);

@@ -24,6 +24,10 @@ static_assert(sizeof(off_t) == 8, "64-bit file offsets are required (_FILE_OFFSE
 #define MADV_POPULATE_READ 22  // asm-generic/mman-common.h, Linux 5.14
 #endif
 
+#if defined(__linux__) && !defined(MREMAP_DONTUNMAP)
+#define MREMAP_DONTUNMAP 4  // linux/mman.h, Linux 5.7
+#endif
+
 namespace pmm {
 
 namespace {
@@ -113,6 +117,64 @@ int Retire(Mapping* m, Sys* sys) {
 }
 
 void Release(Mapping* m) { munmap(m->addr, m->size); }
+
+#if defined(__linux__)
+namespace {
+size_t WholePages(size_t n) {
+  size_t page = PageSize();
+  return (n + page - 1) / page * page;
+}
+}  // namespace
+
+int Move(const Mapping& old, size_t size, Mapping* out, Sys* sys) {
+  *sys = kMremap;
+  if (!(old.flags & kAnon)) return ENOSYS;
+  size_t old_len = WholePages(old.size), new_len = WholePages(size);
+  size_t moved = old_len < new_len ? old_len : new_len;
+  // DONTUNMAP: the pages move, the old range stays mapped (empty), so it is
+  // never free while something may still point at it. The kernel picks the
+  // new address: no MREMAP_FIXED, which would unmap a target range even when
+  // the move then fails.
+  void* p = mremap(old.addr, moved, moved, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+  if (p == MAP_FAILED) return errno;
+  Mapping m{static_cast<uint8_t*>(p), moved, old.flags};
+  if (new_len > moved) {
+    // Only this thread knows the new range yet, so it may move again as it grows.
+    void* q = mremap(p, moved, new_len, MREMAP_MAYMOVE);
+    if (q == MAP_FAILED) {
+      int code = errno;
+      MoveBack(old, m);
+      return code;
+    }
+    m.addr = static_cast<uint8_t*>(q);
+  }
+  m.size = size;
+  // protect() may have changed the pages' protection; the new map has the one it was made with.
+  if (mprotect(m.addr, new_len, Prot(old.flags & kWritable, old.flags & kExec)) != 0) {
+    int code = errno;
+    *sys = kMprotect;
+    MoveBack(old, m);
+    return code;
+  }
+  *out = m;
+  return 0;
+}
+
+void MoveBack(const Mapping& old, const Mapping& moved) {
+  size_t old_len = WholePages(old.size), new_len = WholePages(moved.size);
+  size_t back = old_len < new_len ? old_len : new_len;
+  // MREMAP_FIXED onto the old range, which is ours and empty: replaced in one step.
+  if (mremap(moved.addr, back, back, MREMAP_MAYMOVE | MREMAP_FIXED, old.addr) == MAP_FAILED) return;
+  if (new_len > back) munmap(moved.addr + back, new_len - back);
+}
+#else
+int Move(const Mapping& /*old*/, size_t /*size*/, Mapping* /*out*/, Sys* sys) {
+  *sys = kMremap;
+  return ENOSYS;
+}
+
+void MoveBack(const Mapping& /*old*/, const Mapping& /*moved*/) {}
+#endif
 
 int Flush(const Mapping& /*m*/, uint8_t* addr, size_t length, Sys* sys) {
   *sys = kMsync;

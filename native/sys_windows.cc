@@ -187,6 +187,14 @@ void Release(Mapping* m) {
   m->file = nullptr;
 }
 
+// Windows cannot move a view's pages to another address: the caller copies.
+int Move(const Mapping& /*old*/, size_t /*size*/, Mapping* /*out*/, Sys* sys) {
+  *sys = kMremap;
+  return ERROR_CALL_NOT_IMPLEMENTED;
+}
+
+void MoveBack(const Mapping& /*old*/, const Mapping& /*moved*/) {}
+
 int Flush(const Mapping& m, uint8_t* addr, size_t length, Sys* sys) {
   // Only a writable shared file map keeps a file handle: nothing to write otherwise.
   *sys = kFlushViewOfFile;

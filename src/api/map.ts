@@ -263,9 +263,27 @@ function mapChecked(
 }
 
 // resize() maps again through the same path (mmap.ts cannot import this file: it imports mmap.ts).
-setRemap((backend, fd, length, prot, flags, offset, grow, keepOpen) =>
-  mapChecked(backend, fd, length, prot, flags, offset, grow, keepOpen, keepOpen),
-);
+setRemap({
+  map: (backend, fd, length, prot, flags, offset, grow, keepOpen) =>
+    mapChecked(backend, fd, length, prot, flags, offset, grow, keepOpen, keepOpen),
+  checkLimit(backend) {
+    if (backend.counters) checkMapCount(backend.counters[1] as number);
+  },
+  adopt: (backend, mapping, length, prot, flags) =>
+    createMMap({
+      backend,
+      prot,
+      flags,
+      fileOffset: 0,
+      delta: 0,
+      length,
+      handle: mapping.handle,
+      buffer: mapping.buffer,
+      pagesWritable: prot !== (RDONLY | EXEC) || !backend.capabilities.enforcesProtection,
+      fd: undefined,
+      fileKept: false,
+    }),
+});
 
 /**
  * Maps a region of a file: `length` bytes from `offset` (any offset; it need

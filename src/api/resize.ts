@@ -3,34 +3,39 @@
  * anonymous memory), then the old one unmapped.
  *
  * A shared (`RDWR`) file map needs no copy: the new map is the same page
- * cache. Private maps (`ANON`, `COPY`) and the fallback's `RDWR` maps hold
- * bytes the file does not have yet, so those are copied into the new map up
- * to the smaller length. `RDONLY` maps read the file again (a stray write
- * to one never reached the file, and is not carried over).
- *
- * Linux's `mremap` is not used: it frees the old address range at once,
- * while work on the thread pool (an `fs.read` into the map) may still write
- * to it; the old range must stay reserved until nothing can point at it,
- * which the backends' `unmap` already ensures.
+ * cache. An `ANON` map's pages move where the backend can (`move`: native on
+ * Linux, `mremap` with `MREMAP_DONTUNMAP`, so the old range stays reserved
+ * and reads zeros until its usual unmap); elsewhere, and for `COPY` maps and
+ * the fallback's `RDWR` maps (bytes the file does not have yet), the bytes
+ * are copied into the new map up to the smaller length. `RDONLY` maps read
+ * the file again (a stray write to one never reached the file, and is not
+ * carried over).
  */
 import { ftruncateSync } from "node:fs";
-import type { Backend } from "../backends/contract.js";
+import type { Backend, Mapping } from "../backends/contract.js";
 import { ANON, COPY, EXEC } from "./constants.js";
 import { fromNodeError, invalidArgValue, noFileError, systemError, unsupportedError } from "./errors.js";
 import type { State } from "./lifetime.js";
 import type { MMap } from "./mmap.js";
 
-/** Maps a region as `mapChecked` does (`map.ts` provides it, so that this file does not import it). */
-export type Remap = (
-  backend: Backend,
-  fd: number,
-  length: number,
-  prot: number,
-  flags: number,
-  offset: number,
-  grow: boolean,
-  keepOpen: boolean,
-) => MMap;
+/** How `resize` makes the new map; `map.ts` provides it, so that this file does not import it. */
+export interface Remap {
+  /** Maps a region as `mapChecked` does. */
+  map(
+    backend: Backend,
+    fd: number,
+    length: number,
+    prot: number,
+    flags: number,
+    offset: number,
+    grow: boolean,
+    keepOpen: boolean,
+  ): MMap;
+  /** Throws what mapping one more region would (the limit of live maps), before `move`. */
+  checkLimit(backend: Backend): void;
+  /** An `MMap` over an anonymous mapping the backend already made (`move`). */
+  adopt(backend: Backend, mapping: Mapping<unknown>, length: number, prot: number, flags: number): MMap;
+}
 
 /** What `resize` needs of the old map besides its state. */
 export interface OldMap {
@@ -57,12 +62,7 @@ export function resize(old: OldMap, newLength: number, truncate: boolean, remap:
   if (truncate && !old.shared) {
     throw invalidArgValue("options.truncate", truncate, "needs a map made with RDWR of a file");
   }
-  if (anon) {
-    const next = remap(s.backend, -1, newLength, old.prot, old.flags, 0, false, false);
-    carryOver(s, next, newLength);
-    old.map.unmap();
-    return next;
-  }
+  if (anon) return resizeAnon(old, newLength, remap);
   if (!s.fileKept || s.fd === undefined) throw noFileError("resize");
   const shrinks = newLength < s.length;
   if (truncate && shrinks && !s.backend.capabilities.releasesFileOnUnmap) {
@@ -73,7 +73,7 @@ export function resize(old: OldMap, newLength: number, truncate: boolean, remap:
   }
   const fd = s.fd;
   // The new map keeps the descriptor; the old one must not close it now.
-  const next = remap(s.backend, fd, newLength, old.prot, old.flags, old.fileOffset, old.shared, true);
+  const next = remap.map(s.backend, fd, newLength, old.prot, old.flags, old.fileOffset, old.shared, true);
   const privateBytes = (old.prot & ~EXEC) === COPY || (old.shared && !s.backend.capabilities.sharesPageCache);
   if (privateBytes) carryOver(s, next, newLength);
   s.fd = undefined;
@@ -94,6 +94,36 @@ export function resize(old: OldMap, newLength: number, truncate: boolean, remap:
       next.unmap();
       throw fromNodeError(error, "ftruncate");
     }
+  }
+  return next;
+}
+
+/**
+ * Where the backend can move the pages (Linux), nothing is copied; else a new
+ * map gets a copy. If the old map then cannot be unmapped (Bun pins a buffer
+ * that native code works on), the bytes go back into it and the new map goes.
+ */
+function resizeAnon(old: OldMap, newLength: number, remap: Remap): MMap {
+  const s = old.state;
+  if (s.backend.move) remap.checkLimit(s.backend);
+  const moved = s.backend.move?.(s.handle, newLength);
+  const next = moved
+    ? remap.adopt(s.backend, moved, newLength, old.prot, old.flags)
+    : remap.map(s.backend, -1, newLength, old.prot, old.flags, 0, false, false);
+  if (!moved) carryOver(s, next, newLength);
+  try {
+    old.map.unmap();
+  } catch (error) {
+    if (moved && !s.unmapped) {
+      const count = Math.min(s.length, newLength);
+      new Uint8Array(s.buffer, s.delta, count).set(new Uint8Array(next.buffer, next.byteOffset, count));
+    }
+    try {
+      next.unmap();
+    } catch {
+      // The old map's error is the one to report.
+    }
+    throw error;
   }
   return next;
 }

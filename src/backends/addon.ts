@@ -48,6 +48,8 @@ export interface Addon {
   reserve(fd: number, offset: number, length: number): number;
   map(fd: number, offset: number, length: number, flags: number): ArrayBuffer | number;
   unmap(id: number, buffer: ArrayBuffer, moved: boolean): number;
+  /** An anonymous map's pages moved into a new map of `length` bytes (Linux mremap); the id goes to `scratch[0]`. Absent from addons built before it. */
+  move?(id: number, length: number): ArrayBuffer | number;
   /** With the id of the buffer's map: unmap() runs while flushes are pending (the region waits to be retired). */
   detach(buffer: ArrayBuffer, id?: number): void;
   /** The environment is about to be torn down (a worker's exit event): finalizers may run early from now on. */

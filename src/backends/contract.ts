@@ -155,6 +155,14 @@ export interface Backend<H = unknown> {
   reserve(fd: number, offset: number, length: number): void;
   /** Maps a region. Throws the shared system error (for example EACCES from mmap). */
   map(request: MapRequest): Mapping<H>;
+  /**
+   * Optional, for `resize()` of an anonymous map: moves its pages into a new
+   * mapping of `length` bytes (zero-filled past the old length) without
+   * copying them (Linux `mremap`). The old mapping stays as it is, reading
+   * zeros, until the API unmaps it as usual. Returns undefined, with nothing
+   * changed, where the system cannot; the API then maps and copies.
+   */
+  move?(handle: H, length: number): Mapping<H> | undefined;
   /** Writes dirty pages of the range to the file and waits for the device (msync MS_SYNC). */
   flush(handle: H, offset: number, length: number): void;
   /** The same as `flush`, off the JavaScript thread where the backend can. */

@@ -5,12 +5,27 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import { ANON, COPY, type MMap, mapFile, mapRegion, pageSize, RDONLY, RDWR } from "portable-mmap";
 import { describe, test } from "vitest";
 import { testUnless } from "../unless.js";
-import { caps, pattern, tempFile, throwsCode } from "./helpers.js";
+import { backendName, caps, pattern, tempFile, throwsCode } from "./helpers.js";
 
 const linux = process.platform === "linux";
+
+/** Why this run cannot expect an ANON resize to move pages (native on Linux 5.7+, not under an emulator). */
+function movesReason(): string | undefined {
+  if (backendName !== "native")
+    return `${backendName} copies the bytes of an ANON map on resize (only native moves them)`;
+  if (!linux) return "only Linux can move pages (mremap): other systems copy";
+  if (process.env.PORTABLE_MMAP_TEST_LAUNCHER !== undefined)
+    return "an emulator (qemu-user) does not implement MREMAP_DONTUNMAP";
+  const [major = 0, minor = 0] = os.release().split(".").map(Number);
+  if (major < 5 || (major === 5 && minor < 7)) return `Linux ${os.release()} has no MREMAP_DONTUNMAP (5.7+)`;
+  if (typeof process.resourceUsage !== "function")
+    return "this runtime has no process.resourceUsage() to count page faults";
+  return undefined;
+}
 
 /** Asserts `m` is unmapped the way every map is after resize(): length 0, methods throw. */
 function assertGone(m: MMap): void {
@@ -93,6 +108,44 @@ describe("resize()", () => {
     assert.equal(smaller.fileSize(), 17);
     smaller.unmap();
   });
+
+  test("an ANON map after protect(RDONLY) or a split advise() resizes into a writable map with its bytes", () => {
+    const page = pageSize();
+    const protectedMap = mapRegion(null, 4 * page, RDWR, ANON);
+    protectedMap.set(pattern(4 * page, 9));
+    protectedMap.protect(RDONLY);
+    const writable = protectedMap.resize(8 * page);
+    assert.equal(writable.pagesWritable, true);
+    writable[0] = 1; // would fault the process if the pages had kept their read-only protection
+    writable[8 * page - 1] = 2;
+    assert.deepEqual(Buffer.from(writable.subarray(1, 4 * page)), pattern(4 * page, 9).subarray(1));
+    writable.unmap();
+    // Advice on part of the map splits it in the kernel's books (Linux cannot move such a range: it copies).
+    const split = mapRegion(null, 4 * page, RDWR, ANON);
+    split.set(pattern(4 * page, 4));
+    split.advise("random", { offset: page, length: page });
+    const grown = split.resize(5 * page);
+    assert.deepEqual(Buffer.from(grown.subarray(0, 4 * page)), pattern(4 * page, 4));
+    grown.unmap();
+  });
+
+  testUnless(
+    movesReason(),
+    "an ANON map's pages move rather than being copied (native, Linux mremap): no page is faulted in again",
+    () => {
+      const size = 32 << 20;
+      const m = mapRegion(null, size, RDWR, ANON);
+      m.fill(3); // every page faulted in now
+      const before = process.resourceUsage().minorPageFault;
+      const bigger = m.resize(size * 2);
+      const faults = process.resourceUsage().minorPageFault - before;
+      assert.ok(faults < size / pageSize() / 8, `${faults} page faults for a resize of ${size / pageSize()} pages`);
+      assert.equal(bigger[0], 3);
+      assert.equal(bigger[size - 1], 3);
+      assert.equal(bigger[size], 0);
+      bigger.unmap();
+    },
+  );
 
   test("a COPY map keeps its private changes and never writes the file", () => {
     const file = tempFile(pattern(20_000));

@@ -98,6 +98,13 @@ function create(a: Addon): Backend<number> {
       if (typeof buffer === "number") throw error(buffer, scratch[1] as number);
       return { buffer, handle: scratch[0] as number };
     },
+    move: a.move
+      ? (handle, length) => {
+          const buffer = a.move?.(handle, length);
+          // Any refusal (not Linux, an old kernel, a split range, no memory): the API copies instead.
+          return typeof buffer === "object" ? { buffer, handle: scratch[0] as number } : undefined;
+        }
+      : undefined,
     flush: (handle, offset, length) => check(a.flush(handle, offset, length)),
     flushAsync(handle, offset, length) {
       const result = a.flushAsync(handle, offset, length);
