@@ -320,7 +320,7 @@ export function faultError(fileOffset: number): FaultError {
 export function busyError(syscall: string): MmapSystemError {
   const error = systemError("EBUSY", syscall);
   error.message +=
-    ": the map's buffer is in use by an operation still running (for example fs.read or zlib); call unmap() again once it has completed";
+    ": the map's buffer is in use by an operation still running (for example fs.read or zlib); try again once it has completed (unmap() and resize() leave the map as it was)";
   return error;
 }
 
