@@ -517,7 +517,8 @@ export class MMap extends Uint8Array {
    * `ERR_MMAP_UNSUPPORTED` for `truncate: true` where the old view cannot be
    * released at once (Windows before placeholders, so Wine 8).
    * @throws {@link MmapSystemError} `EBUSY` while a {@link MMap.flushAsync}
-   * of the map is pending; `ENOSPC`, `EFBIG` where the file cannot grow;
+   * of the map is pending, or (Bun) while native code such as `fs.read`
+   * still works on its buffer, as from {@link MMap.unmap}; `ENOSPC`, `EFBIG` where the file cannot grow;
    * what the system's map call throws.
    * @example An append-only log that grows in chunks of 1 MiB
    * ```ts
