@@ -135,12 +135,14 @@ int Move(const Mapping& old, size_t size, Mapping* out, Sys* sys) {
   // never free while something may still point at it. The kernel picks the
   // new address: no MREMAP_FIXED, which would unmap a target range even when
   // the move then fails.
-  void* p = mremap(old.addr, moved, moved, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+  // new_address is passed as nullptr: a C library that hands the variadic
+  // argument on as it is would give the kernel whatever its register holds.
+  void* p = mremap(old.addr, moved, moved, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, nullptr);
   if (p == MAP_FAILED) return errno;
   Mapping m{static_cast<uint8_t*>(p), moved, old.flags};
   if (new_len > moved) {
     // Only this thread knows the new range yet, so it may move again as it grows.
-    void* q = mremap(p, moved, new_len, MREMAP_MAYMOVE);
+    void* q = mremap(p, moved, new_len, MREMAP_MAYMOVE, nullptr);
     if (q == MAP_FAILED) {
       int code = errno;
       MoveBack(old, m);

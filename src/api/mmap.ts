@@ -488,9 +488,9 @@ export class MMap extends Uint8Array {
    * - `RDONLY` and `COPY` maps cannot reach past the end of the file
    *   (`ERR_OUT_OF_RANGE`, as when mapping).
    * - Shared (`RDWR`) maps of the native and koffi backends need no copy:
-   *   the new map is the same page cache. `ANON` maps of the native backend
-   *   on Linux move their pages (`mremap`): nothing is copied or faulted in
-   *   again, whatever the size. Other `ANON` maps, `COPY` maps and the
+   *   the new map is the same page cache. `ANON` maps of the native and
+   *   koffi backends on Linux move their pages (`mremap`): nothing is copied
+   *   or faulted in again, whatever the size. Other `ANON` maps, `COPY` maps and the
    *   fallback's `RDWR` maps copy their bytes into the new map (each page of
    *   it is faulted in); `RDONLY` maps read the file again.
    *

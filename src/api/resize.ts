@@ -3,8 +3,8 @@
  * anonymous memory), then the old one unmapped.
  *
  * A shared (`RDWR`) file map needs no copy: the new map is the same page
- * cache. An `ANON` map's pages move where the backend can (`move`: native on
- * Linux, `mremap` with `MREMAP_DONTUNMAP`, so the old range stays reserved
+ * cache. An `ANON` map's pages move where the backend can (`move`: native and
+ * koffi on Linux, `mremap` with `MREMAP_DONTUNMAP`, so the old range stays reserved
  * and reads zeros until its usual unmap); elsewhere, and for `COPY` maps and
  * the fallback's `RDWR` maps (bytes the file does not have yet), the bytes
  * are copied into the new map up to the smaller length. `RDONLY` maps read

@@ -210,6 +210,22 @@ export function createBackend(
       held.set(handle, { buffer: new WeakRef(buffer), unmapping: false });
       return { buffer, handle };
     },
+    move: sys.move
+      ? (h, length) => {
+          const moved = sys.move?.(h, length);
+          if (!moved) return undefined;
+          let buffer: ArrayBuffer;
+          try {
+            buffer = koffi.view(moved.addr, length);
+          } catch {
+            sys.moveBack?.(h, moved.addr, length);
+            return undefined;
+          }
+          add(1, 1);
+          held.set(moved, { buffer: new WeakRef(buffer), unmapping: false });
+          return { buffer, handle: moved };
+        }
+      : undefined,
     flush(h, offset, length) {
       if (h.shared) sys.flush(h, offset, length);
     },

@@ -33,6 +33,10 @@ type Ptr = bigint | null;
 
 const EINTR = 4; // the same number on Linux, macOS and the BSDs
 const EINVAL = 22; // the same number on Linux, macOS and the BSDs
+// linux/mman.h, the same on every architecture.
+const MREMAP_MAYMOVE = 1;
+const MREMAP_FIXED = 2;
+const MREMAP_DONTUNMAP = 4; // Linux 5.7
 type Callback<R> = (error: unknown, result: R) => void;
 /** A bound C function, callable synchronously or on koffi's worker threads. */
 type Fn<A extends unknown[], R> = ((...args: A) => R) & { async: (...args: [...A, Callback<R>]) => void };
@@ -54,6 +58,8 @@ export interface PosixCalls {
   readonly sysconf: Fn<[number], number>;
   /** Returns the error number itself (0 on success); undefined where the C library has none (macOS). */
   readonly posix_fallocate?: Fn<[number, number, number], number>;
+  /** Linux's `mremap`, a variadic function (a fifth argument, typed, with MREMAP_FIXED); undefined elsewhere. */
+  readonly mremap?: (address: Ptr, oldSize: number, newSize: number, flags: number, ...fixed: unknown[]) => Ptr;
   /** The value `mmap` returns on failure: a pointer with every bit set. */
   readonly MAP_FAILED: bigint;
   /** Linux: the size check through `statx` (see `statx.ts`); elsewhere undefined. */
@@ -102,9 +108,18 @@ export function bindPosix(koffi: Koffi, table: PosixTable): PosixCalls {
   } catch {
     // not in this C library: populate falls back to posix_madvise
   }
+  let mremap: PosixCalls["mremap"];
+  if (process.platform === "linux" || process.platform === "android") {
+    try {
+      mremap = lib.func("void *mremap(void *old_address, size_t old_size, size_t new_size, int flags, ...)");
+    } catch {
+      // not in this C library: resize() copies
+    }
+  }
   return {
     mmap,
     madvise,
+    mremap,
     munmap: lib.func("int munmap(void *addr, size_t length)"),
     msync: lib.func("int msync(void *addr, size_t length, int flags)"),
     mlock: lib.func("int mlock(void *addr, size_t length)"),
@@ -156,10 +171,50 @@ export function posixSystem(koffi: Koffi): System {
     c.posix_madvise(addr, length, t.POSIX_MADV_WILLNEED);
   };
 
+  const wholePages = (n: number): number => Math.ceil(n / pageSize) * pageSize;
+  /** Undoes `move`: the pages go back to the old range (ours, empty), the new range is given back. */
+  const moveBack = (old: Handle, addr: bigint, length: number): void => {
+    const back = Math.min(wholePages(old.length), wholePages(length));
+    const fixed = MREMAP_MAYMOVE | MREMAP_FIXED;
+    if (c.mremap?.(addr, back, back, fixed, "void *", old.addr) === MAP_FAILED) return;
+    if (wholePages(length) > back) munmap(addr + BigInt(back), wholePages(length) - back);
+  };
+  /**
+   * An anonymous map's pages moved into a new mapping of `length` bytes (see
+   * the contract's `move`); undefined, with nothing changed, where the kernel
+   * refuses (before 5.7, a range split by advise() or protect(), an emulator).
+   */
+  const move = (h: Handle, length: number): Handle | undefined => {
+    const mremap = c.mremap;
+    if (!mremap || h.shared || h.copy || h.prot === undefined) return undefined;
+    const moved = Math.min(wholePages(h.length), wholePages(length));
+    // DONTUNMAP: the old range stays mapped (empty: it reads zeros), so it is never free
+    // while a view may point at it. No MREMAP_FIXED: it unmaps its target even when the move fails.
+    // The fifth argument is given as null: where the C library passes it on as it is, a kernel
+    // may look at it (EINVAL from Linux 6.18 for the garbage left in its register).
+    let addr = mremap(h.addr, moved, moved, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, "void *", null);
+    if (addr === MAP_FAILED || addr === null) return undefined;
+    if (wholePages(length) > moved) {
+      const grown = mremap(addr, moved, wholePages(length), MREMAP_MAYMOVE, "void *", null);
+      if (grown === MAP_FAILED || grown === null) {
+        moveBack(h, addr, moved);
+        return undefined;
+      }
+      addr = grown;
+    }
+    // protect() may have changed the pages' protection; the new map has the one it was made with.
+    if (c.mprotect(addr, wholePages(length), h.prot) !== 0) {
+      moveBack(h, addr, length);
+      return undefined;
+    }
+    return { addr, length, shared: false, copy: false, file: null, live: true, released: false, prot: h.prot };
+  };
+
   return {
     pageSize,
     allocationGranularity: pageSize,
     reportsResidency: true,
+    moveBack,
     fileSize: c.fileSize,
     map(req: MapRequest): Handle {
       const prot = t.PROT_READ | (req.writable ? t.PROT_WRITE : 0) | (req.exec ? t.PROT_EXEC : 0);
@@ -174,8 +229,9 @@ export function posixSystem(koffi: Koffi): System {
       if (req.populate && !byMapFlag) prefault(addr, req.length);
       const shared = req.shared && !req.anon;
       const copy = !req.shared && !req.anon;
-      return { addr, length: req.length, shared, copy, file: null, live: true, released: false };
+      return { addr, length: req.length, shared, copy, file: null, live: true, released: false, prot };
     },
+    move: c.mremap ? (h, length) => move(h, length) : undefined,
     release(h: Handle): void {
       munmap(h.addr, h.length);
     },

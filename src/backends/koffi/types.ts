@@ -27,6 +27,8 @@ export interface Handle {
   retired?: boolean;
   /** The address range has been given back to the system. */
   released: boolean;
+  /** POSIX: the protection it was mapped with (PROT_*), which `move` restores. */
+  readonly prot?: number;
 }
 
 /** The system calls of one OS family, bound once by `posix.ts` or `windows.ts`. Failures throw the shared errors. */
@@ -40,6 +42,14 @@ export interface System {
   map(request: MapRequest): Handle;
   /** Gives the address range back (and closes what the mapping holds). Never throws. */
   release(handle: Handle): void;
+  /**
+   * Linux: moves an anonymous mapping's pages into a new mapping of `length`
+   * bytes, the old range left mapped and empty (the contract's `move`);
+   * undefined, with nothing changed, where the kernel refuses. Absent elsewhere.
+   */
+  move?(handle: Handle, length: number): Handle | undefined;
+  /** Undoes `move` (what followed it failed): the pages go back, the new range is given back. */
+  moveBack?(old: Handle, addr: bigint, length: number): void;
   /**
    * Replaces the mapping with anonymous zero pages at the same address, in
    * one atomic step, so the range stays reserved for old views. Absent where
