@@ -3,7 +3,7 @@
  * first that loads in the order native -> koffi -> fallback, or among only
  * those `PORTABLE_MMAP_BACKEND` lists, in its order.
  */
-import type { Backend, BackendLoader, BackendName, Capabilities } from "../backends/contract.js";
+import type { Advice, Backend, BackendLoader, BackendName, Capabilities } from "../backends/contract.js";
 import { load as loadFallback } from "../backends/fallback/index.js";
 import { load as loadKoffi } from "../backends/koffi/index.js";
 import { load as loadNative } from "../backends/native/index.js";
@@ -21,6 +21,8 @@ export interface BackendStatus {
   reason: string;
   /** How it differs from a real mapping, when it is available. */
   capabilities?: Capabilities;
+  /** The `advise()` values that reach the system, when it is available (see `adviceSupported`). */
+  advice?: readonly Advice[];
   /** The process's mappings made by this backend, where it counts them (native, koffi). */
   mappings?: MappingCounts;
 }
@@ -148,7 +150,14 @@ export function createSelector(options: SelectorOptions): Selector {
     const backends = backendNames.map((name): BackendStatus => {
       const { backend, reason } = attempt(name);
       return backend
-        ? { name, available: true, reason: "", capabilities: backend.capabilities, ...countsOf(backend) }
+        ? {
+            name,
+            available: true,
+            reason: "",
+            capabilities: backend.capabilities,
+            advice: backend.advice,
+            ...countsOf(backend),
+          }
         : { name, available: false, reason };
     });
     const result: BackendInfo = {

@@ -56,6 +56,7 @@ export function formatInfo(r: InfoReport): string[] {
       const flags = Object.entries(b.capabilities ?? {}).map(([k, v]) => `${k}=${v}`);
       lines.push(`    capabilities: ${flags.join(" ")}`);
       lines.push(`    lacks: ${b.lacks?.length ? b.lacks.join(", ") : "nothing"}`);
+      lines.push(`    advice that reaches the system: ${b.advice?.length ? b.advice.join(", ") : "none"}`);
       continue;
     }
     lines.push(`  ${b.name.padEnd(9)} not available: ${oneLine(b.reason ?? "")}`);

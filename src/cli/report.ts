@@ -49,6 +49,8 @@ export interface BackendReport {
   solutions?: string[];
   /** Its capability flags (only when available). */
   capabilities?: Capabilities;
+  /** The `advise()` values that reach the system (only when available). */
+  advice?: string[];
   /**
    * The capabilities it lacks (only when available): the flags that are
    * false, but `needsDescriptor`, which is listed when true (a limitation).
@@ -59,7 +61,7 @@ export interface BackendReport {
 /** The object `portable-mmap info --json` prints. */
 export interface InfoReport {
   /** Version of this object's shape; grows when fields are added. */
-  schema: 1;
+  schema: 2;
   /** The package's version. */
   version: string;
   /** The package root (the folder of its package.json), or null if not found. */
@@ -141,6 +143,7 @@ export function collectInfo(): InfoReport {
         available: true,
         shouldLoad: true,
         capabilities: { ...b.capabilities },
+        advice: [...(b.advice ?? [])],
         lacks: capabilityGaps(b.capabilities),
       };
     const shouldLoad =
@@ -166,7 +169,7 @@ export function collectInfo(): InfoReport {
     allocationGranularity = selected.allocationGranularity;
   }
   const report: InfoReport = {
-    schema: 1,
+    schema: 2,
     version: packageVersion(),
     packageRoot: root,
     runtime: id,

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { allocationGranularity, backendInfo, pageSize } from "portable-mmap";
+import { adviceSupported, allocationGranularity, backendInfo, pageSize } from "portable-mmap";
 import { describe, test } from "vitest";
 import { testUnless } from "../unless.js";
 import { backendName, type ChildResult, caps, runScript, runtimeCommand, tempFile } from "./helpers.js";
@@ -68,6 +68,7 @@ interface InfoJson {
     refusedByRuntime?: string;
     solutions?: string[];
     capabilities?: Record<string, boolean>;
+    advice?: string[];
     lacks?: string[];
   }[];
 }
@@ -105,7 +106,7 @@ describe("cli", () => {
     const r = run(["info", "--json"]);
     assert.equal(r.status, 0, context(r));
     const info = JSON.parse(r.stdout) as InfoJson;
-    assert.equal(info.schema, 1);
+    assert.equal(info.schema, 2);
     assert.equal(info.version, pkg.version);
     assert.equal(info.runtime.name, runtimeName());
     assert.equal(info.platform, process.platform);
@@ -127,6 +128,12 @@ describe("cli", () => {
     );
     const selected = info.backends.find((b) => b.name === backendName);
     assert.deepEqual(selected?.capabilities, { ...caps });
+    const advices = ["normal", "random", "sequential", "willneed", "dontneed"] as const;
+    assert.deepEqual(
+      selected?.advice,
+      advices.filter((a) => adviceSupported(a)),
+      "the advice info reports is adviceSupported()'s",
+    );
     for (const b of info.backends) {
       if (b.available) {
         assert.equal(b.shouldLoad, true);
