@@ -200,7 +200,7 @@ export class MMapCursor implements Iterable<NodeBuffer> {
    *
    * @returns A copy (a `Buffer`), which stays valid after `unmap()`.
    * @throws `Error` `ERR_MMAP_UNMAPPED`, `ERR_MMAP_DETACHED` or `ERR_MMAP_FAULT`.
-   * @example Python's `for line in iter(m.readline, b"")`
+   * @example Every line, as Python's iter(m.readline, b"") gives them
    * ```ts
    * const cursor = new MMapCursor(m);
    * for (let line = cursor.readline(); line.length > 0; line = cursor.readline()) {
