@@ -39,6 +39,7 @@ export {
   RDONLY,
   RDWR,
 } from "./api/constants.js";
+export { MMapCursor, SEEK_CUR, SEEK_END, SEEK_SET, type Whence } from "./api/cursor.js";
 export { ErrorCodes, MmapSystemError } from "./api/errors.js";
 export {
   type FileLike,

@@ -46,6 +46,12 @@ export const ErrorCodes = {
    * says what and what to do instead.
    */
   UNSUPPORTED: "ERR_MMAP_UNSUPPORTED",
+  /**
+   * A `TypeError`: an {@link MMapCursor} was asked to write to a map whose
+   * pages do not accept writes (`pagesWritable` is false: an `RDONLY | EXEC`
+   * map, or one after `protect(RDONLY)`), where the write would fault the process.
+   */
+  READ_ONLY: "ERR_MMAP_READ_ONLY",
   /** No backend could be loaded, or a forced one failed to load. */
   BACKEND: "ERR_MMAP_BACKEND",
   /** `new MMap(...)` by user code: maps are made by `map`, `mapRegion` and `mapFile`. */
@@ -250,6 +256,16 @@ export function noFileError(method: string): CodedError {
 /** `Error [ERR_MMAP_UNSUPPORTED]`: what was asked cannot be done here. */
 export function unsupportedError(message: string): CodedError {
   return coded(new Error(message), ErrorCodes.UNSUPPORTED);
+}
+
+/** `TypeError [ERR_MMAP_READ_ONLY]`: `method` would write to pages that do not accept writes. */
+export function readOnlyError(method: string): TypeError & CodedError {
+  return coded(
+    new TypeError(
+      `Cannot call ${method}(): the map's pages do not accept writes (pagesWritable is false: mapped RDONLY | EXEC, or protect(RDONLY)); a write would fault the process`,
+    ),
+    ErrorCodes.READ_ONLY,
+  );
 }
 
 /** `TypeError [ERR_ILLEGAL_CONSTRUCTOR]`: a constructor that is not public. */

@@ -25,6 +25,9 @@ import "./cli.test.js";
 import "./module-instance.test.js";
 import "./file-size.test.js";
 import "./resize.test.js";
+import "./cursor.test.js";
+import "./cursor-hostile.test.js";
+import "./cursor-properties.test.js";
 
 const report = await run(`conformance[${backendName}]`);
 const out = process.env.PORTABLE_MMAP_REPORT;

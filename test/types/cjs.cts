@@ -28,6 +28,9 @@ function positive(fd: number): void {
   const file = mmap.mapFile("data.bin", { prot: mmap.RDWR, grow: true, length: 4096 });
   expectType<Equal<typeof file, mmap.MMap>>();
   expectType<Equal<ReturnType<mmap.MMap["asBuffer"]>, Buffer<ArrayBuffer>>>();
+  const cursor = new mmap.MMapCursor(file);
+  expectType<Equal<ReturnType<typeof cursor.readline>, Buffer<ArrayBuffer>>>();
+  cursor.seek(0, mmap.SEEK_END);
   const options: mmap.MapFileOptions = { prot: mmap.COPY };
   mmap.mapFile("data.bin", options);
 }

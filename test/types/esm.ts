@@ -15,6 +15,7 @@ import {
   type MapFileOptions,
   type MapFlags,
   MMap,
+  MMapCursor,
   MmapSystemError,
   map,
   mapFile,
@@ -25,6 +26,8 @@ import {
   RDONLY,
   RDWR,
   type ResizeOptions,
+  SEEK_END,
+  type Whence,
 } from "portable-mmap";
 
 /** True when A and B are the same type. */
@@ -131,6 +134,21 @@ export async function positive(fd: number): Promise<void> {
   const advice: Advice = "willneed";
   expectType<Equal<ReturnType<typeof adviceSupported>, boolean>>();
   if (adviceSupported(advice)) m.advise(advice);
+  // The file-like cursor: copies are Buffers; seek takes a Whence; find a string, bytes or a byte.
+  const cursor = new MMapCursor(m);
+  expectType<Equal<ReturnType<MMapCursor["read"]>, Buffer<ArrayBuffer>>>();
+  expectType<Equal<typeof cursor.map, MMap>>();
+  const whence: Whence = SEEK_END;
+  cursor.seek(-4, whence);
+  cursor.find("needle", null, -1);
+  cursor.rfind(new Uint8Array([1, 2]));
+  cursor.find(0x0a);
+  cursor.write("text");
+  for (const line of cursor) expectType<Equal<typeof line, Buffer<ArrayBuffer>>>();
+  // @ts-expect-error 3 is no whence
+  cursor.seek(0, 3);
+  // @ts-expect-error a cursor is made over an MMap only
+  new MMapCursor(new Uint8Array(4));
   {
     using scoped = map(fd);
     expectType<Equal<typeof scoped, MMap>>();

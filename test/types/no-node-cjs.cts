@@ -16,6 +16,8 @@ function withoutNode(fd: number): void {
   const bytes: Uint8Array = m.asBuffer();
   expectType<Equal<typeof bytes.length, number>>();
   mmap.mapFile("data.bin", { prot: mmap.RDWR, grow: true, length: 4096 });
+  const read: Uint8Array = new mmap.MMapCursor(m).read();
+  expectType<Equal<typeof read.length, number>>();
   m[Symbol.dispose]();
   mmap.mapRegion(null, 4096, mmap.RDWR, mmap.ANON | mmap.POPULATE);
   mmap.mapFile("data.bin", { flags: mmap.POPULATE, populate: true });

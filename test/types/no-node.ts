@@ -10,6 +10,7 @@ import {
   EXEC,
   type FileLike,
   type MMap,
+  MMapCursor,
   map,
   mapFile,
   mapRegion,
@@ -41,6 +42,9 @@ export function withoutNode(fd: number, handle: { readonly fd: number }): void {
   // asBuffer() gives a Uint8Array where no Buffer type is declared.
   const bytes: Uint8Array = m.asBuffer();
   expectType<Equal<typeof bytes.length, number>>();
+  // The cursor's copies are Uint8Arrays where no Buffer type is declared.
+  const line: Uint8Array = new MMapCursor(m).readline();
+  expectType<Equal<typeof line.length, number>>();
   // Symbol.dispose is declared by the package's types, as @types/node declares it.
   m[Symbol.dispose]();
   // @ts-expect-error 3 is no protection
