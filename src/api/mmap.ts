@@ -582,8 +582,9 @@ export class MMap extends Uint8Array {
    * ```
    */
   asBuffer(): NodeBuffer {
-    this.#live("asBuffer");
-    return Buffer.from(this.buffer, this.byteOffset, this.byteLength) as NodeBuffer;
+    const s = this.#live("asBuffer");
+    // From the state, not the instance's own `buffer`/`byteOffset` getters, which a caller could shadow.
+    return Buffer.from(s.buffer, s.delta, s.length) as NodeBuffer;
   }
 
   /**
