@@ -488,18 +488,23 @@ export class MMap extends Uint8Array {
    * - `RDONLY` and `COPY` maps cannot reach past the end of the file
    *   (`ERR_OUT_OF_RANGE`, as when mapping).
    * - Shared (`RDWR`) maps of the native and koffi backends need no copy:
-   *   the new map is the same page cache. `ANON` maps of the native and
-   *   koffi backends on Linux move their pages (`mremap`): nothing is copied
-   *   or faulted in again, whatever the size. Other `ANON` maps, `COPY` maps and the
-   *   fallback's `RDWR` maps copy their bytes into the new map (each page of
-   *   it is faulted in); `RDONLY` maps read the file again.
+   *   the new map is the same page cache. The fallback's `RDWR` maps write
+   *   their changes back first (as {@link MMap.flush} does), then the new
+   *   map reads the file. `ANON` maps of the native and koffi backends on
+   *   Linux move their pages (`mremap`): nothing is copied or faulted in
+   *   again, whatever the size. Other `ANON` maps and `COPY` maps copy their
+   *   bytes into the new map (each page of it is faulted in); `RDONLY` maps
+   *   read the file again.
+   * - The new map has the protection the map was made with: a
+   *   {@link MMap.protect} of this map is not carried over.
    *
    * A file map must keep its descriptor: map it with
    * `mapFile(path, { keepOpen: true })`. The new map takes it over.
    *
-   * On failure the map is left as it was, with one exception: where
+   * On failure the map and the file are left as they were (the fallback's
+   * changes may have been written back), with one exception: where
    * truncating the file fails after the old map was unmapped, the new map is
-   * unmapped too, and the error says why (the bytes are in the file).
+   * unmapped too, and the error says so (the bytes are in the file).
    *
    * @param newLength The new length in bytes, an integer > 0 (`number` or `bigint`).
    * @param options `truncate` (see {@link ResizeOptions}).

@@ -3,18 +3,23 @@
  * anonymous memory), then the old one unmapped.
  *
  * A shared (`RDWR`) file map needs no copy: the new map is the same page
- * cache. An `ANON` map's pages move where the backend can (`move`: native and
- * koffi on Linux, `mremap` with `MREMAP_DONTUNMAP`, so the old range stays reserved
- * and reads zeros until its usual unmap); elsewhere, and for `COPY` maps and
- * the fallback's `RDWR` maps (bytes the file does not have yet), the bytes
- * are copied into the new map up to the smaller length. `RDONLY` maps read
- * the file again (a stray write to one never reached the file, and is not
- * carried over).
+ * cache. The fallback's `RDWR` maps write their changes back first (as
+ * `flush()` does), then the new map reads the file: copying the old memory
+ * instead would carry bytes another writer has changed in the file since
+ * (the fallback does not share) into the new map as if they were changes,
+ * and its next flush would write them over the other writer's. An `ANON`
+ * map's pages move where the backend can (`move`: native and koffi on
+ * Linux, `mremap` with `MREMAP_DONTUNMAP`, so the old range stays reserved
+ * and reads zeros until its usual unmap); elsewhere, and for `COPY` maps,
+ * the bytes are copied into the new map up to the smaller length. `RDONLY`
+ * maps read the file again (a stray write to one never reached the file,
+ * and is not carried over).
  */
 import { ftruncateSync } from "node:fs";
 import type { Backend, Mapping } from "../backends/contract.js";
-import { ANON, COPY, EXEC } from "./constants.js";
+import { ANON, COPY, EXEC, RDONLY, RDWR } from "./constants.js";
 import { fromNodeError, invalidArgValue, noFileError, systemError, unsupportedError } from "./errors.js";
+import { fileSize, truncateBack } from "./file.js";
 import type { State } from "./lifetime.js";
 import type { MMap } from "./mmap.js";
 
@@ -72,18 +77,30 @@ export function resize(old: OldMap, newLength: number, truncate: boolean, remap:
     );
   }
   const fd = s.fd;
+  // The fallback: its changes reach the file first, and the new map reads them from there.
+  if (old.shared && !s.backend.capabilities.sharesPageCache) old.map.flush();
+  // The size before the new map may grow the file, to put it back if the old map cannot be unmapped.
+  const sizeBefore = old.shared ? fileSize(s.backend, fd) : -1;
   // The new map keeps the descriptor; the old one must not close it now.
   const next = remap.map(s.backend, fd, newLength, old.prot, old.flags, old.fileOffset, old.shared, true);
-  const privateBytes = (old.prot & ~EXEC) === COPY || (old.shared && !s.backend.capabilities.sharesPageCache);
-  if (privateBytes) carryOver(s, next, newLength);
+  if ((old.prot & ~EXEC) === COPY) {
+    try {
+      carryOver(s, next, newLength);
+    } catch (error) {
+      dropWithoutClosing(old.stateOf(next), next);
+      throw error;
+    }
+  }
   s.fd = undefined;
   try {
     old.map.unmap();
   } catch (error) {
     if (!s.unmapped) {
-      // Nothing changed (the backend refused): the old map keeps its descriptor, the new one goes.
+      // Nothing changed (the backend refused: EBUSY on Bun while fs.read works on the buffer):
+      // the old map keeps its descriptor, the new one goes, and the file its size.
       s.fd = fd;
       dropWithoutClosing(old.stateOf(next), next);
+      if (sizeBefore >= 0 && old.fileOffset + newLength > sizeBefore) truncateBack(fd, sizeBefore);
     }
     throw error;
   }
@@ -92,7 +109,9 @@ export function resize(old: OldMap, newLength: number, truncate: boolean, remap:
       ftruncateSync(fd, old.fileOffset + newLength);
     } catch (error) {
       next.unmap();
-      throw fromNodeError(error, "ftruncate");
+      const coded = fromNodeError(error, "ftruncate");
+      coded.message += ": the file keeps its size; the map was resized, then unmapped too (its bytes are in the file)";
+      throw coded;
     }
   }
   return next;
@@ -107,32 +126,66 @@ function resizeAnon(old: OldMap, newLength: number, remap: Remap): MMap {
   const s = old.state;
   if (s.backend.move) remap.checkLimit(s.backend);
   const moved = s.backend.move?.(s.handle, newLength);
-  const next = moved
-    ? remap.adopt(s.backend, moved, newLength, old.prot, old.flags)
-    : remap.map(s.backend, -1, newLength, old.prot, old.flags, 0, false, false);
-  if (!moved) carryOver(s, next, newLength);
+  let next: MMap;
+  if (moved) {
+    next = remap.adopt(s.backend, moved, newLength, old.prot, old.flags);
+  } else {
+    next = remap.map(s.backend, -1, newLength, old.prot, old.flags, 0, false, false);
+    carryOverOrDrop(s, next, newLength);
+  }
   try {
     old.map.unmap();
   } catch (error) {
-    if (moved && !s.unmapped) {
-      const count = Math.min(s.length, newLength);
-      new Uint8Array(s.buffer, s.delta, count).set(new Uint8Array(next.buffer, next.byteOffset, count));
-    }
-    try {
-      next.unmap();
-    } catch {
-      // The old map's error is the one to report.
-    }
+    if (moved && !s.unmapped) putBack(old, next, newLength);
+    dropQuietly(next);
     throw error;
   }
   return next;
 }
 
-/** Copies the bytes both maps have from the old map's memory (no user-visible hooks on the way). */
+/** The bytes of moved pages go back into the old map (its range is still mapped, empty), writable or not. */
+function putBack(old: OldMap, next: MMap, newLength: number): void {
+  const s = old.state;
+  const count = Math.min(s.length, newLength);
+  const readOnly = !old.map.pagesWritable;
+  if (readOnly) old.map.protect(RDWR);
+  new Uint8Array(s.buffer, s.delta, count).set(new Uint8Array(next.buffer, next.byteOffset, count));
+  if (readOnly) old.map.protect(RDONLY | (old.prot & EXEC));
+}
+
+/**
+ * Copies the bytes both maps have from the old map's memory (no user-visible
+ * hooks on the way). A new map whose pages take no writes (`ANON` with
+ * `RDONLY | EXEC`, whose bytes `protect(RDWR)` may have changed; `RDONLY`
+ * under strict overcommit) is made writable for the copy, then read-only
+ * again: a write into it would be a fault.
+ */
 function carryOver(s: State, next: MMap, newLength: number): void {
   const count = Math.min(s.length, newLength);
   if (count === 0) return;
+  const readOnly = !next.pagesWritable;
+  if (readOnly) next.protect(RDWR);
   new Uint8Array(next.buffer, next.byteOffset, count).set(new Uint8Array(s.buffer, s.delta, count));
+  if (readOnly) next.protect(RDONLY | (next.prot & EXEC));
+}
+
+/** `carryOver` for an `ANON` map; if it fails, the new map goes and the error is thrown. */
+function carryOverOrDrop(s: State, next: MMap, newLength: number): void {
+  try {
+    carryOver(s, next, newLength);
+  } catch (error) {
+    dropQuietly(next);
+    throw error;
+  }
+}
+
+/** Unmaps a new map that will not be returned; the error that made us drop it is the one to report. */
+function dropQuietly(next: MMap): void {
+  try {
+    next.unmap();
+  } catch {
+    // The caller's error is the one to report.
+  }
 }
 
 /** Unmaps a map made by `resize` whose descriptor still belongs to the old map. */

@@ -6,10 +6,10 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { ANON, COPY, type MMap, mapFile, mapRegion, pageSize, RDONLY, RDWR } from "portable-mmap";
+import { ANON, COPY, EXEC, type MMap, mapFile, mapRegion, pageSize, RDONLY, RDWR } from "portable-mmap";
 import { describe, test } from "vitest";
 import { testUnless } from "../unless.js";
-import { backendName, caps, pattern, tempFile, throwsCode } from "./helpers.js";
+import { backendName, caps, pattern, tempFile, throwsCode, withFd } from "./helpers.js";
 
 const linux = process.platform === "linux";
 
@@ -146,6 +146,39 @@ describe("resize()", () => {
       bigger.unmap();
     },
   );
+  test("an ANON map made RDONLY | EXEC keeps its bytes and its protection (the copy goes into read-only pages)", () => {
+    const m = mapRegion(null, 5000, RDONLY | EXEC, ANON);
+    m.protect(RDWR); // the only way to change its bytes
+    m.set(pattern(5000, 7));
+    const n = m.resize(9000);
+    assertGone(m);
+    assert.equal(n.prot, RDONLY | EXEC);
+    assert.equal(n.pagesWritable, !caps.enforcesProtection);
+    assert.deepEqual(Buffer.from(n.subarray(0, 5000)), pattern(5000, 7));
+    assert.ok(n.subarray(5000).every((b) => b === 0));
+    const k = n.resize(100);
+    assert.deepEqual(Buffer.from(k), pattern(5000, 7).subarray(0, 100));
+    k.unmap();
+  });
+
+  test("an RDWR map never writes back bytes it did not change (another writer's stay)", () => {
+    const file = tempFile(pattern(8192));
+    const m = mapFile(file, { prot: RDWR, keepOpen: true });
+    m[100] = 0xee; // a change of this map, not flushed
+    // Another writer changes bytes this map never touched; the fallback's memory does not see them.
+    withFd(file, "r+", (fd) => fs.writeSync(fd, Buffer.from("other"), 0, 5, 10));
+    const n = m.resize(3 * 4096);
+    assert.equal(n[100], 0xee);
+    n[200] = 0xdd;
+    n.flush();
+    withFd(file, "r+", (fd) => fs.writeSync(fd, Buffer.from("again"), 0, 5, 100 + 1)); // after the resize too
+    n.unmap();
+    const bytes = fs.readFileSync(file);
+    assert.equal(bytes.subarray(10, 15).toString(), "other", "the other writer's bytes were written over");
+    assert.equal(bytes.subarray(101, 106).toString(), "again", "the other writer's bytes were written over");
+    assert.equal(bytes[100], 0xee);
+    assert.equal(bytes[200], 0xdd);
+  });
 
   test("a COPY map keeps its private changes and never writes the file", () => {
     const file = tempFile(pattern(20_000));
