@@ -7,7 +7,9 @@
  * Nothing here holds the `MMap`: the registries' held values are the state.
  */
 import { closeSync } from "node:fs";
+import { isMainThread } from "node:worker_threads";
 import type { Backend } from "../backends/contract.js";
+import { onWorkerExit } from "../backends/worker-exit.js";
 
 /** What an `MMap` knows of its mapping; the registries hold it, so it must never reference the `MMap`. */
 export interface State {
@@ -37,11 +39,37 @@ export interface State {
   keep?: boolean;
 }
 
+// On a worker thread: each descriptor a map owns, and the map that owns it now (resize() hands it
+// on). A worker's FinalizationRegistry never runs once it has ended, and Bun does not close a
+// worker's descriptors as Node does: they are closed at its exit (as the fallback closes its own).
+const workerFds = new Map<number, State>();
+
+function closeWorkerFds(): void {
+  for (const [fd, s] of workerFds) {
+    try {
+      if (s.fd === fd) closeOwnFd(s);
+    } catch {
+      // closed already by the runtime
+    }
+  }
+  workerFds.clear();
+}
+
+/** Makes `s` the owner of `fd`, which it closes when it is released. */
+export function adoptFd(s: State, fd: number): void {
+  s.fd = fd;
+  if (isMainThread) return;
+  workerFds.set(fd, s);
+}
+
+if (!isMainThread) onWorkerExit(closeWorkerFds);
+
 /** Closes the descriptor the map owns, if any (once). */
 export function closeOwnFd(s: State): void {
   if (s.fd === undefined) return;
   const fd = s.fd;
   s.fd = undefined;
+  if (workerFds.get(fd) === s) workerFds.delete(fd);
   closeSync(fd);
 }
 

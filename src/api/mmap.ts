@@ -20,7 +20,7 @@ import {
   unmappedError,
 } from "./errors.js";
 import { fileSize } from "./file.js";
-import { closeOwnFd, dropOnCollection, finish, type State } from "./lifetime.js";
+import { adoptFd, closeOwnFd, dropOnCollection, finish, type State } from "./lifetime.js";
 import { type Remap, resize } from "./resize.js";
 
 /**
@@ -188,7 +188,7 @@ export class MMap extends Uint8Array {
       buffer: init.buffer,
       delta: init.delta,
       length: init.length,
-      fd: init.fd,
+      fd: undefined,
       fileKept: init.fileKept === true,
       unmapped: false,
       pending: 0,
@@ -201,6 +201,7 @@ export class MMap extends Uint8Array {
     this.#fileOffset = init.fileOffset;
     this.#writesBack = isShared(init.prot) && (init.flags & ANON) === 0;
     this.#pagesWritable = init.pagesWritable;
+    if (init.fd !== undefined) adoptFd(this.#state, init.fd);
     if ((init.handle !== undefined && init.backend.release) || init.fd !== undefined)
       dropOnCollection(this, this.#state);
   }

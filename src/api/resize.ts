@@ -20,7 +20,7 @@ import type { Backend, Mapping } from "../backends/contract.js";
 import { ANON, COPY, EXEC, RDONLY, RDWR } from "./constants.js";
 import { fromNodeError, invalidArgValue, noFileError, systemError, unsupportedError } from "./errors.js";
 import { fileSize, truncateBack } from "./file.js";
-import type { State } from "./lifetime.js";
+import { adoptFd, type State } from "./lifetime.js";
 import type { MMap } from "./mmap.js";
 
 /** How `resize` makes the new map; `map.ts` provides it, so that this file does not import it. */
@@ -98,7 +98,7 @@ export function resize(old: OldMap, newLength: number, truncate: boolean, remap:
     if (!s.unmapped) {
       // Nothing changed (the backend refused: EBUSY on Bun while fs.read works on the buffer):
       // the old map keeps its descriptor, the new one goes, and the file its size.
-      s.fd = fd;
+      adoptFd(s, fd);
       dropWithoutClosing(old.stateOf(next), next);
       if (sizeBefore >= 0 && old.fileOffset + newLength > sizeBefore) truncateBack(fd, sizeBefore);
     }

@@ -23,6 +23,8 @@ function writeRange(w: WriteRange): void {
 
 function leaveMapped(w: LeaveMapped): void {
   const maps = [RDONLY, RDWR, COPY].map((prot) => mapFile(w.file, { prot }));
+  // A map that keeps its descriptor, handed on by resize(): closed when the worker ends too.
+  maps.push(mapFile(w.file, { keepOpen: true }).resize(4096));
   const rdwr = maps[1] as (typeof maps)[number];
   rdwr[0] = w.value;
   post({ mapped: mappingsOf(w.file), backend: backendInfo().selected });
