@@ -5,7 +5,7 @@
  */
 import type { Advice, Backend, BackendName } from "../backends/contract.js";
 import { checkAdvice } from "./advice.js";
-import { detachPlain } from "./buffers.js";
+import { detachPlain, maxLength } from "./buffers.js";
 import { ANON, type Checked, COPY, EXEC, type MapFlags, type PageProt, type Prot, RDONLY, RDWR } from "./constants.js";
 import {
   type CodedError,
@@ -455,7 +455,9 @@ export class MMap extends Uint8Array {
    * longer have. An `ANON` map has no file: its length.
    *
    * A file map must keep its descriptor for this: map it with
-   * `mapFile(path, { keepOpen: true })`.
+   * `mapFile(path, { keepOpen: true })`. It is the size of the file the map
+   * was made of, even after that file was renamed over or deleted (not of
+   * whatever its path names now).
    *
    * @throws `Error` `ERR_MMAP_NO_FILE` for a file map that does not keep its
    * file open; `ERR_MMAP_UNMAPPED` after {@link MMap.unmap};
@@ -501,6 +503,9 @@ export class MMap extends Uint8Array {
    *
    * A file map must keep its descriptor: map it with
    * `mapFile(path, { keepOpen: true })`. The new map takes it over.
+   *
+   * `truncate: true` cuts the file at `fileOffset + newLength`, whatever the
+   * file holds past that point, including bytes this map never covered.
    *
    * On failure the map and the file are left as they were (the fallback's
    * changes may have been written back), with one exception: where
@@ -555,6 +560,13 @@ export class MMap extends Uint8Array {
     if (newLength < 1) throw outOfRange("newLength", ">= 1", newLength);
     if (newLength > Number.MAX_SAFE_INTEGER) throw outOfRange("newLength", `<= ${Number.MAX_SAFE_INTEGER}`, newLength);
     const state = this.#live("resize");
+    if (Number(newLength) + state.delta > maxLength) {
+      throw outOfRange(
+        "newLength",
+        `<= ${maxLength - state.delta} (the largest buffer this runtime can make, less the alignment)`,
+        newLength,
+      );
+    }
     if (remap === undefined) throw new Error("portable-mmap: map.ts was not loaded"); // cannot happen: maps come from it
     return resize(
       {

@@ -18,7 +18,7 @@
 import { ftruncateSync } from "node:fs";
 import type { Backend, Mapping } from "../backends/contract.js";
 import { ANON, COPY, EXEC, RDONLY, RDWR } from "./constants.js";
-import { fromNodeError, invalidArgValue, noFileError, systemError, unsupportedError } from "./errors.js";
+import { fromNodeError, invalidArgValue, noFileError, outOfRange, systemError, unsupportedError } from "./errors.js";
 import { fileSize, truncateBack } from "./file.js";
 import { adoptFd, type State } from "./lifetime.js";
 import type { MMap } from "./mmap.js";
@@ -77,6 +77,16 @@ export function resize(old: OldMap, newLength: number, truncate: boolean, remap:
     );
   }
   const fd = s.fd;
+  if (!old.shared) {
+    const size = fileSize(s.backend, fd);
+    if (old.fileOffset + newLength > size) {
+      throw outOfRange(
+        "newLength",
+        `<= ${Math.max(0, size - old.fileOffset)}: the map would end past the end of the file (${size} bytes), and only an RDWR map extends its file`,
+        newLength,
+      );
+    }
+  }
   // The fallback: its changes reach the file first, and the new map reads them from there.
   if (old.shared && !s.backend.capabilities.sharesPageCache) old.map.flush();
   // The size before the new map may grow the file, to put it back if the old map cannot be unmapped.
