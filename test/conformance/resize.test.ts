@@ -188,7 +188,7 @@ describe("resize()", () => {
     assert.equal(n.prot, COPY);
     assert.equal(n[10], 0xaa, "private change carried over");
     const past = throwsCode(() => n.resize(20_001), RangeError, "ERR_OUT_OF_RANGE"); // only RDWR grows the file
-    assert.match(past.message, /"newLength"[^]*only an RDWR map extends its file/);
+    assert.match(past.message, /"newLength".*only an RDWR map extends its file/s);
     assert.equal(n.unmapped, false, "a refused resize leaves the map as it was");
     assert.equal(n[10], 0xaa);
     n.unmap();
