@@ -43,6 +43,11 @@ export const ErrorCodes = {
   NO_FILE: "ERR_MMAP_NO_FILE",
   /** No backend could be loaded, or a forced one failed to load. */
   BACKEND: "ERR_MMAP_BACKEND",
+  /**
+   * The selected backend cannot do what was asked: the fallback cannot share
+   * memory by name (`openSharedMemory`, `unlinkSharedMemory`).
+   */
+  UNSUPPORTED: "ERR_MMAP_UNSUPPORTED",
   /** `new MMap(...)` by user code: maps are made by `map`, `mapRegion` and `mapFile`. */
   ILLEGAL_CONSTRUCTOR: "ERR_ILLEGAL_CONSTRUCTOR",
   /** A `TypeError`: an argument of the wrong type (Node's code). */
@@ -81,6 +86,8 @@ export class MmapSystemError extends Error {
    * and the message names it after the call as Node's `fs` errors do
    * (`ENOENT: no such file or directory, open 'data.bin'`). Maps of a
    * descriptor (`map`, `mapRegion`) have no path to give.
+   * {@link openSharedMemory} and {@link unlinkSharedMemory} set it to the
+   * segment's name, as given.
    */
   path?: string;
 
@@ -180,7 +187,9 @@ const win32Codes: Record<number, string> = {
   87: "EINVAL", // ERROR_INVALID_PARAMETER
   112: "ENOSPC", // ERROR_DISK_FULL
   120: "ENOSYS", // ERROR_CALL_NOT_IMPLEMENTED
+  123: "EINVAL", // ERROR_INVALID_NAME
   170: "EBUSY", // ERROR_BUSY
+  183: "EEXIST", // ERROR_ALREADY_EXISTS (a named section that exists)
   487: "EINVAL", // ERROR_INVALID_ADDRESS
   1006: "ENODEV", // ERROR_FILE_INVALID (mapping an empty or truncated file)
   1132: "EINVAL", // ERROR_MAPPED_ALIGNMENT
@@ -312,6 +321,11 @@ export function busyError(syscall: string): MmapSystemError {
   error.message +=
     ": the map's buffer is in use by an operation still running (for example fs.read or zlib); call unmap() again once it has completed";
   return error;
+}
+
+/** `Error [ERR_MMAP_UNSUPPORTED]`: the selected backend cannot do `what`, and says why. */
+export function unsupportedError(what: string, why: string): CodedError {
+  return coded(new Error(`${what} is not supported by this backend: ${why}`), ErrorCodes.UNSUPPORTED);
 }
 
 /** `Error [ERR_MMAP_BACKEND]`: selection failed. */

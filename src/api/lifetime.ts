@@ -24,6 +24,8 @@ export interface State {
   fd?: number;
   /** `fd` was kept at the caller's request (`keepOpen`), so `fileSize()` and `resize()` may use it. */
   fileKept: boolean;
+  /** A Windows named section's size (it has no descriptor to ask; its size never changes). */
+  segmentSize?: number;
   unmapped: boolean;
   /** `flushAsync` calls in flight; the backend's `unmap` waits for them. */
   pending: number;

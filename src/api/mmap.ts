@@ -60,6 +60,8 @@ export interface MMapInit {
   fd?: number;
   /** `fd` was kept at the caller's request (`keepOpen`), for `fileSize()` and `resize()`. */
   fileKept?: boolean;
+  /** A Windows named section's size, which never changes: what `fileSize()` reports (there is no descriptor). */
+  segmentSize?: number;
 }
 
 declare global {
@@ -172,6 +174,7 @@ export class MMap extends Uint8Array {
       length: init.length,
       fd: init.fd,
       fileKept: init.fileKept === true,
+      segmentSize: init.segmentSize,
       unmapped: false,
       pending: 0,
       finishMoved: undefined,
@@ -453,6 +456,7 @@ export class MMap extends Uint8Array {
   fileSize(): number {
     const s = this.#live("fileSize");
     if ((this.#flags & ANON) !== 0) return s.length;
+    if (s.segmentSize !== undefined) return s.segmentSize;
     if (!s.fileKept || s.fd === undefined) throw noFileError("fileSize");
     return fileSize(s.backend, s.fd);
   }

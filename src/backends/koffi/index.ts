@@ -163,6 +163,7 @@ export function createBackend(
     survivesFileFaults: false,
     flushesOffThread: true,
     needsDescriptor: false,
+    sharesMemoryByName: sys.shmOpen !== undefined || sys.mapSection !== undefined,
   });
   // [faults handled (never: no signal handler can run FFI code), live mappings, retired mappings],
   // shared by every thread's copy of this module: the limit on live maps is the process's.
@@ -187,6 +188,20 @@ export function createBackend(
     }
   };
 
+  /** A new system mapping becomes the API's: its view, counted and held until released. */
+  const track = (handle: Handle): Mapping<Handle> => {
+    let buffer: ArrayBuffer;
+    try {
+      buffer = koffi.view(handle.addr, handle.length);
+    } catch {
+      sys.release(handle);
+      throw systemError("ENOMEM", "mmap");
+    }
+    add(1, 1);
+    held.set(handle, { buffer: new WeakRef(buffer), unmapping: false });
+    return { buffer, handle };
+  };
+
   const backend: Backend<Handle> = {
     name: "koffi",
     pageSize: sys.pageSize,
@@ -195,19 +210,14 @@ export function createBackend(
     counters,
     fileSize: sys.fileSize,
     reserve: (fd, offset, length) => sys.reserve(fd, offset, length),
-    map(req: MapRequest): Mapping<Handle> {
-      const handle = sys.map(req);
-      let buffer: ArrayBuffer;
-      try {
-        buffer = koffi.view(handle.addr, req.length);
-      } catch {
-        sys.release(handle);
-        throw systemError("ENOMEM", "mmap");
-      }
-      add(1, 1);
-      held.set(handle, { buffer: new WeakRef(buffer), unmapping: false });
-      return { buffer, handle };
-    },
+    map: (req: MapRequest): Mapping<Handle> => track(sys.map(req)),
+    shmOpen: sys.shmOpen,
+    shmUnlink: sys.shmUnlink,
+    openSection: sys.openSection,
+    closeSection: sys.closeSection,
+    mapSection: sys.mapSection
+      ? (section, req) => track((sys.mapSection as NonNullable<System["mapSection"]>)(section, req))
+      : undefined,
     flush(h, offset, length) {
       if (h.shared) sys.flush(h, offset, length);
     },

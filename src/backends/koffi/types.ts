@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Advice, MapRequest } from "../contract.js";
+import type { Advice, MapRequest, Section, SharedOpen } from "../contract.js";
 
 /** The koffi module, as `require("koffi")` returns it. */
 export type Koffi = typeof import("koffi");
@@ -38,6 +38,16 @@ export interface System {
   /** The contract's optional fast size check; without it the API uses `fstatSync`. */
   readonly fileSize?: (fd: number) => number;
   map(request: MapRequest): Handle;
+  /** POSIX: `shm_open`; absent where the C library has none. */
+  shmOpen?(how: SharedOpen): number;
+  /** POSIX: `shm_unlink`. */
+  shmUnlink?(name: string): void;
+  /** Windows: a named section (the contract's `openSection`). */
+  openSection?(how: SharedOpen, size: number): Section;
+  /** Windows: a view of a section, as `map` makes one of a file. */
+  mapSection?(section: unknown, request: MapRequest): Handle;
+  /** Windows: closes a section's handle. Never throws. */
+  closeSection?(section: unknown): void;
   /** Gives the address range back (and closes what the mapping holds). Never throws. */
   release(handle: Handle): void;
   /**
