@@ -80,7 +80,7 @@ export function checkSharedName(name: unknown, syscall: string): string {
   const bare = name.startsWith("/") ? name.slice(1) : name;
   if (bare.length === 0) throw invalidArgValue("name", name, "must not be empty (a leading / aside)");
   if (/[/\\\0]/.test(bare)) throw invalidArgValue("name", name, "must not contain /, \\ or NUL (but one leading /)");
-  if (bare === "." || bare === "..") throw invalidArgValue("name", name, "must not be \".\" or \"..\"");
+  if (bare === "." || bare === "..") throw invalidArgValue("name", name, 'must not be "." or ".."');
   // A lone surrogate would be encoded as U+FFFD: two names would open one segment.
   const wellFormed = (bare as { isWellFormed?: () => boolean }).isWellFormed;
   if (typeof wellFormed === "function" ? !wellFormed.call(bare) : /\p{Cs}/u.test(bare))

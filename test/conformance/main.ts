@@ -23,6 +23,7 @@ import "./examples.test.js";
 import "./open-errors.test.js";
 import "./cli.test.js";
 import "./module-instance.test.js";
+import "./shared-memory.test.js";
 
 const report = await run(`conformance[${backendName}]`);
 const out = process.env.PORTABLE_MMAP_REPORT;
