@@ -275,6 +275,22 @@ describe("named shared memory: opening, sizes and errors", () => {
     },
   );
 
+  testUnless(noSharing, "names with spaces, dots and non-ASCII characters work (up to 255 bytes of UTF-8)", () => {
+    const long = process.platform === "darwin" ? 4 : 100; // macOS: 30 bytes after the /
+    for (const name of [`/p é ${process.pid}.${serial++} 💾`, `p${process.pid}-${serial++}-${"ü".repeat(long)}`]) {
+      try {
+        const m = openSharedMemory(name, { size: 4096, create: true, exclusive: true });
+        m[1] = 5;
+        const again = openSharedMemory(name);
+        assert.equal(again[1], 5);
+        again.unmap();
+        m.unmap();
+      } finally {
+        cleanUp(name);
+      }
+    }
+  });
+
   testUnless(noSharing, "size: all of it when omitted, less when asked; past the end is ERR_OUT_OF_RANGE", async () => {
     await withName((name) => {
       const m = openSharedMemory(name, { size: 3 * 4096, create: true });
