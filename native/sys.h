@@ -62,6 +62,9 @@ struct Mapping {
 #ifdef _WIN32
   void* file;      // our handle of the file, for FlushFileBuffers; nullptr when there is nothing to flush
   win::View view;  // the view, in a placeholder where they work
+  // A named section's handle, held until the map is unmapped: Wine (10)
+  // drops a section's name with its last handle, although views still use it.
+  void* named;
 #endif
 };
 

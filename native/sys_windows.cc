@@ -163,7 +163,7 @@ int Map(int fd, int64_t offset, size_t length, int32_t flags, Mapping* out, Sys*
     CloseHandle(file);
     file = nullptr;
   }
-  *out = Mapping{static_cast<uint8_t*>(p), length, flags, file, view};
+  *out = Mapping{static_cast<uint8_t*>(p), length, flags, file, view, nullptr};
   return 0;
 }
 
@@ -174,6 +174,9 @@ int Retire(Mapping* m, Sys* /*sys*/) {
   // allocation, and a stale view would then write into someone else's
   // memory), so it stays mapped until it is released.
   win::RetireView(&m->view);
+  // Unmapped: this map holds the name no more (a view it keeps, it keeps without the name).
+  if (m->named != nullptr) CloseHandle(m->named);
+  m->named = nullptr;
   if (m->view.state == win::kViewKept) return kKeptMapped;
   // The file handle only served FlushFileBuffers, which has nothing left to do.
   if (m->file != nullptr) CloseHandle(m->file);
@@ -183,6 +186,8 @@ int Retire(Mapping* m, Sys* /*sys*/) {
 
 void Release(Mapping* m) {
   win::ReleaseView(&m->view);
+  if (m->named != nullptr) CloseHandle(m->named);
+  m->named = nullptr;
   if (m->file != nullptr) CloseHandle(m->file);
   m->file = nullptr;
 }
@@ -319,10 +324,18 @@ int MapSection(void* section, size_t length, int32_t flags, Mapping* out, Sys* s
   DWORD access = copy ? FILE_MAP_COPY : FILE_MAP_WRITE;
   win::View view;
   *sys = kMapViewOfFile;
+  HANDLE self = GetCurrentProcess(), named = nullptr;
+  if (!DuplicateHandle(self, static_cast<HANDLE>(section), self, &named, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
+    *sys = kDuplicateHandle;
+    return LastError();
+  }
   uint32_t code = win::MapView(section, 0, length, win::ProtectionOf(access), &view);
-  if (code != 0) return static_cast<int>(code);
+  if (code != 0) {
+    CloseHandle(named);
+    return static_cast<int>(code);
+  }
   // No file handle: memory of the paging file has nothing for FlushFileBuffers to do.
-  *out = Mapping{view.addr, length, flags, nullptr, view};
+  *out = Mapping{view.addr, length, flags, nullptr, view, named};
   return 0;
 }
 

@@ -19,7 +19,10 @@ export interface Handle {
   readonly shared: boolean;
   /** A private (copy-on-write) file mapping. */
   readonly copy: boolean;
-  /** Windows: a duplicate of the file's handle, for FlushFileBuffers; else null. */
+  /**
+   * Windows: a duplicate of the file's handle, for FlushFileBuffers (where
+   * `shared`), or of a named section's, held until release; else null.
+   */
   readonly file: bigint | null;
   /** Counted among the live mappings (not yet unmapped or released). */
   live: boolean;

@@ -311,7 +311,15 @@ export function windowsSystem(koffi: Koffi): System {
       const copy = !req.shared;
       const addr = w.MapViewOfFile(section as Ptr, copy ? FILE_MAP_COPY : FILE_MAP_WRITE, 0, 0, req.length);
       if (addr === null) throw win32Error(GetLastError(), "MapViewOfFile");
-      return { addr, length: req.length, shared: false, copy, file: null, live: true, released: false };
+      // A handle of the map's own, closed when it is released: Wine drops a section's name with its last handle.
+      const out: Ptr[] = [null];
+      if (!w.DuplicateHandle(self, section as Ptr, self, out, 0, 0, DUPLICATE_SAME_ACCESS)) {
+        const code = GetLastError();
+        w.UnmapViewOfFile(addr);
+        throw win32Error(code, "DuplicateHandle");
+      }
+      // `shared` false: nothing to flush; `file` is only closed at release.
+      return { addr, length: req.length, shared: false, copy, file: out[0] ?? null, live: true, released: false };
     },
     closeSection(section: unknown): void {
       w.CloseHandle(section as Ptr);
