@@ -224,6 +224,12 @@ Napi::Value ShmUnlinkNamed(const Napi::CallbackInfo& info) {
   Sys sys = kShmUnlink;
   return Result(info, ShmUnlink(name.c_str(), &sys), sys);
 }
+
+// closeFd(fd): closes a descriptor shmOpen returned.
+Napi::Value CloseDescriptor(const Napi::CallbackInfo& info) {
+  CloseFd(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
 #else
 // openSection(name, how, size): [handle, size, created], or an error code.
 Napi::Value OpenSectionNamed(const Napi::CallbackInfo& info) {
@@ -646,6 +652,7 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
 #ifndef _WIN32
   exports.Set("shmOpen", Napi::Function::New(env, ShmOpenNamed, "shmOpen", e));
   exports.Set("shmUnlink", Napi::Function::New(env, ShmUnlinkNamed, "shmUnlink", e));
+  exports.Set("closeFd", Napi::Function::New(env, CloseDescriptor, "closeFd", e));
 #else
   exports.Set("openSection", Napi::Function::New(env, OpenSectionNamed, "openSection", e));
   exports.Set("mapSection", Napi::Function::New(env, MapSectionView, "mapSection", e));

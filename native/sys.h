@@ -124,6 +124,8 @@ int Reserve(int fd, int64_t offset, int64_t length, Sys* sys);
 int ShmOpen(const char* name, bool create, bool exclusive, bool writable, int* fd, Sys* sys);
 // Removes the name, as shm_unlink does.
 int ShmUnlink(const char* name, Sys* sys);
+// Closes a descriptor ShmOpen returned.
+void CloseFd(int fd);
 #else
 // Creates (`size` bytes of the paging file; with `exclusive`, ERROR_ALREADY_EXISTS
 // if it exists) or opens the section named `name` ("Local\\..."). Stores its

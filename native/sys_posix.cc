@@ -233,6 +233,8 @@ int ShmUnlink(const char* name, Sys* sys) {
 }
 #endif
 
+void CloseFd(int fd) { close(fd); }  // never retried on EINTR: on Linux the descriptor is gone either way
+
 int Reserve(int fd, int64_t offset, int64_t length, Sys* sys) {
   *sys = kFallocate;
 #if defined(__APPLE__)

@@ -5,7 +5,7 @@
  * path (`mapChecked`, which keeps it for the map), and Windows backends map a
  * named section of the paging file.
  */
-import { closeSync, ftruncateSync } from "node:fs";
+import { ftruncateSync } from "node:fs";
 import type { Backend, Section, SharedOpen } from "../backends/contract.js";
 import { maxLength } from "./buffers.js";
 import { type Checked, COPY, RDONLY, RDWR } from "./constants.js";
@@ -19,6 +19,7 @@ import {
   withPath,
 } from "./errors.js";
 import { fileSize, growFile } from "./file.js";
+import { adoptDescriptor, closeDescriptor } from "./lifetime.js";
 import { checkMapCount } from "./limits.js";
 import { mapChecked } from "./map.js";
 import { createMMap, type MMap } from "./mmap.js";
@@ -184,6 +185,8 @@ function openPosix(backend: Backend, how: SharedOpen, r: Request): MMap {
   } else {
     fd = shmOpen({ ...how, create: false, exclusive: false });
   }
+  // From now on the map owns it, and it is closed the backend's way.
+  if (backend.closeDescriptor) adoptDescriptor(fd, backend.closeDescriptor);
   try {
     const current = created ? 0 : fileSize(backend, fd);
     const length = r.size ?? Math.max(current, 0);
@@ -195,7 +198,7 @@ function openPosix(backend: Backend, how: SharedOpen, r: Request): MMap {
     }
     return mapChecked(backend, fd, length, r.prot, 0, 0, false, true, true);
   } catch (error) {
-    closeSync(fd);
+    closeDescriptor(fd);
     if (created) {
       try {
         backend.shmUnlink?.(how.name);

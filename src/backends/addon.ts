@@ -66,6 +66,8 @@ export interface Addon {
   shmOpen?(name: string, how: number): number;
   /** POSIX: `shm_unlink("/" + name)`: 0 or an error code. */
   shmUnlink?(name: string): number;
+  /** POSIX: closes a descriptor `shmOpen` returned. */
+  closeFd?(fd: number): void;
   /** Windows: the section `Local\<name>` (`how` as for `shmOpen`): [handle, size, created], or an error code. */
   openSection?(name: string, how: number, size: number): [number, number, boolean] | number;
   /** Windows: a view of `[0, length)` of a section, as `map` makes one of a file. */

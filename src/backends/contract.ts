@@ -243,6 +243,11 @@ export interface Backend<H = unknown> {
   /** POSIX: `shm_unlink("/" + name)`. */
   shmUnlink?(name: string): void;
   /**
+   * POSIX: closes a descriptor `shmOpen` returned (the runtime's `node:fs`
+   * may not know it: Deno refuses to close it). Never throws.
+   */
+  closeDescriptor?(fd: number): void;
+  /**
    * Windows: creates (`size` bytes, paging-file backed) or opens the section
    * `Local\<name>`. Throws the shared error (EEXIST with `exclusive` where
    * it exists, ENOENT, EACCES).

@@ -213,6 +213,7 @@ export function createBackend(
     map: (req: MapRequest): Mapping<Handle> => track(sys.map(req)),
     shmOpen: sys.shmOpen,
     shmUnlink: sys.shmUnlink,
+    closeDescriptor: sys.closeDescriptor,
     openSection: sys.openSection,
     closeSection: sys.closeSection,
     mapSection: sys.mapSection

@@ -62,6 +62,8 @@ export interface PosixCalls {
   /** `shm_open(name, oflag, mode)`; undefined where neither the C library nor librt has it. */
   readonly shm_open?: (name: string, oflag: number, mode: number) => number;
   readonly shm_unlink?: Fn<[string], number>;
+  /** `close(fd)`, for the descriptors `shm_open` returned. */
+  readonly close?: (fd: number) => number;
   /** `fcntl(fd, F_SETFD, FD_CLOEXEC)` where `shm_open` does not set it itself (macOS). */
   readonly closeOnExec?: (fd: number) => void;
 }
@@ -75,15 +77,16 @@ export interface PosixCalls {
 function bindShm(
   koffi: Koffi,
   lib: ReturnType<Koffi["load"]>,
-): Pick<PosixCalls, "shm_open" | "shm_unlink" | "closeOnExec"> {
+): Pick<PosixCalls, "shm_open" | "shm_unlink" | "close" | "closeOnExec"> {
   const darwin = process.platform === "darwin";
   for (const from of [() => lib, () => koffi.load("librt.so.1")]) {
     try {
       const l = from();
       const shm_unlink: PosixCalls["shm_unlink"] = l.func("int shm_unlink(const char *name)");
+      const close: PosixCalls["close"] = lib.func("int close(int fd)");
       if (!darwin) {
         const open = l.func("int shm_open(const char *name, int oflag, uint32_t mode)");
-        return { shm_open: (name, oflag, mode) => open(name, oflag, mode), shm_unlink };
+        return { shm_open: (name, oflag, mode) => open(name, oflag, mode), shm_unlink, close };
       }
       const open = l.func("int shm_open(const char *name, int oflag, ...)");
       const fcntl = l.func("int fcntl(int fd, int cmd, ...)");
@@ -92,6 +95,7 @@ function bindShm(
       return {
         shm_open: (name, oflag, mode) => open(name, oflag, "int", mode),
         shm_unlink,
+        close,
         closeOnExec: (fd) => void fcntl(fd, F_SETFD, "int", FD_CLOEXEC),
       };
     } catch {
@@ -198,7 +202,7 @@ export function posixSystem(koffi: Koffi): System {
     c.posix_madvise(addr, length, t.POSIX_MADV_WILLNEED);
   };
 
-  const { shm_open, shm_unlink, closeOnExec } = c;
+  const { shm_open, shm_unlink, close, closeOnExec } = c;
   return {
     pageSize,
     allocationGranularity: pageSize,
@@ -216,6 +220,7 @@ export function posixSystem(koffi: Koffi): System {
           return fd;
         }
       : undefined,
+    closeDescriptor: close ? (fd: number): void => void close(fd) : undefined,
     shmUnlink: shm_unlink ? (name: string): void => check(shm_unlink(`/${name}`), "shm_unlink") : undefined,
     fileSize: c.fileSize,
     map(req: MapRequest): Handle {

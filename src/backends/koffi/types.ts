@@ -45,6 +45,8 @@ export interface System {
   shmOpen?(how: SharedOpen): number;
   /** POSIX: `shm_unlink`. */
   shmUnlink?(name: string): void;
+  /** POSIX: `close`, for the descriptors `shmOpen` returned. */
+  closeDescriptor?(fd: number): void;
   /** Windows: a named section (the contract's `openSection`). */
   openSection?(how: SharedOpen, size: number): Section;
   /** Windows: a view of a section, as `map` makes one of a file. */

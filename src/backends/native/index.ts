@@ -122,6 +122,7 @@ function create(a: Addon): Backend<number> {
         }
       : undefined,
     shmUnlink: a.shmUnlink ? (name) => check((a.shmUnlink as NonNullable<Addon["shmUnlink"]>)(name)) : undefined,
+    closeDescriptor: a.closeFd,
     openSection: a.openSection
       ? (how: SharedOpen, size: number): Section => {
           const out = (a.openSection as NonNullable<Addon["openSection"]>)(how.name, howBits(how), size);
