@@ -15,7 +15,7 @@ import * as api from "portable-mmap";
 import { backendInfo, EXEC, map, mapRegion, RDONLY, RDWR } from "portable-mmap";
 import { durability } from "./durability-child.js";
 import { faults } from "./faults-child.js";
-import { forceGc } from "./gc.js";
+import { collectGarbage, forceGc } from "./gc.js";
 import { hostile } from "./hostile-child.js";
 import { addInSegment, exchange } from "./shared-memory-tasks.js";
 import { contents, positions, type StoreResult, storeAndFlush, stored } from "./store.js";
@@ -185,6 +185,19 @@ async function main(): Promise<void> {
       m[0] = 7;
       print({ length: m.length });
       m.unmap();
+      break;
+    }
+    case "shm-unmap-gc": {
+      // child.js shm-unmap-gc <name> (--expose-gc): creates it, unmaps it, collects, then opens it again
+      api.openSharedMemory(file as string, { size: 4096, create: true, exclusive: true }).unmap();
+      await collectGarbage();
+      try {
+        const m = api.openSharedMemory(file as string);
+        print({ length: m.length });
+        m.unmap();
+      } catch (error) {
+        print({ code: (error as { code?: string }).code });
+      }
       break;
     }
     case "shm-open": {

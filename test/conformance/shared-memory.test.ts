@@ -343,6 +343,11 @@ describe("named shared memory: opening, sizes and errors", () => {
         assert.equal(m[0], 7, "made by a process that has ended: still there");
         m.unmap();
       });
+      await withName((name) => {
+        const result = runChild(["shm-unmap-gc", name], {}, ["--expose-gc"]);
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(lastLine(result.stdout), { length: 4096 }, "unmapped and collected: still there");
+      });
       const name = uniqueName();
       try {
         const m = openSharedMemory(name, { size: 4096, create: true, exclusive: true });
@@ -382,6 +387,12 @@ describe("named shared memory: opening, sizes and errors", () => {
         }
         // With placeholders unmap() lets go of the view at once; without, only once its buffer is collected.
         if (caps.releasesFileOnUnmap) assert.deepEqual(child(["shm-open", name]), { code: "ENOENT" });
+      });
+      // Unmapped and collected: gone, whether or not the backend let go of the view at unmap().
+      await withName((name) => {
+        const result = runChild(["shm-unmap-gc", name], {}, ["--expose-gc"]);
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(lastLine(result.stdout), { code: "ENOENT" });
       });
       // Made by a process that has ended: gone with it.
       await withName((name) => {
