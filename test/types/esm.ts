@@ -17,11 +17,15 @@ import {
   map,
   mapFile,
   mapRegion,
+  openSharedMemory,
   type PageProt,
   POPULATE,
   type Prot,
   RDONLY,
   RDWR,
+  type SharedMemoryOptions,
+  type SharedProt,
+  unlinkSharedMemory,
 } from "portable-mmap";
 
 /** True when A and B are the same type. */
@@ -197,4 +201,27 @@ export function negative(fd: number, m: MMap): void {
   new MMap(10);
   // @ts-expect-error an unknown range key
   m.flush({ start: 0 });
+}
+
+export function sharedMemory(): void {
+  const m: MMap = openSharedMemory("/x", { size: 4096, create: true, exclusive: true });
+  openSharedMemory("x");
+  openSharedMemory("x", { prot: RDONLY, size: 10n });
+  openSharedMemory("x", { prot: COPY });
+  const options: SharedMemoryOptions = { size: 1, create: true, prot: RDWR };
+  openSharedMemory("x", options);
+  const wrap = <P extends SharedProt>(prot: P) => openSharedMemory("x", { prot });
+  wrap(RDWR);
+  unlinkSharedMemory("x");
+  m.unmap();
+  // @ts-expect-error EXEC is not a protection of shared memory
+  openSharedMemory("x", { prot: 8 });
+  // @ts-expect-error 3 is no protection
+  openSharedMemory("x", { prot: 3 });
+  // @ts-expect-error an unknown option
+  openSharedMemory("x", { length: 1 });
+  // @ts-expect-error the name is a string
+  openSharedMemory(1);
+  // @ts-expect-error the name is a string
+  unlinkSharedMemory(new URL("file:///x"));
 }
