@@ -49,6 +49,9 @@ const char* const kSyscalls[kSysCount] = {
     "posix_fallocate",
     "VirtualAlloc",
     "mremap",
+    "shm_open",
+    "shm_unlink",
+    "OpenFileMappingW",
 };
 
 namespace {
@@ -146,16 +149,27 @@ Napi::Value ReserveBlocks(const Napi::CallbackInfo& info) {
   return Result(info, code, sys);
 }
 
-// A region and its external ArrayBuffer over `mapping`, registered in the
-// table and the environment; its id goes to scratch[0]. nullptr where that
-// fails (out of memory): the caller gives the mapping back.
-napi_value NewRegion(napi_env env, Env* e, const Mapping& mapping, int64_t offset) {
+// Settles what collections and other threads have freed, before a new map.
+void BeforeMap(napi_env env, Env* e) {
+  SweepIfCollected(e);
+  // Maps dropped in a loop that does not yield are finalized on Deno's
+  // sweeper threads; settle them here too, not only when the loop yields.
+  if (!finalizers_deferred) DrainFinalized(e, env);
+}
+
+// A new mapping becomes a region with an id and an external ArrayBuffer over
+// it; the buffer is returned and the id stored in scratch[0]. `offset` is
+// the file offset of its first byte, -1 without a file that can fault.
+// Where that fails, the mapping is given back, or with `moved_from` its pages
+// go back there (sys.h MoveBack).
+Napi::Value Publish(const Napi::CallbackInfo& info, Mapping mapping, int64_t offset,
+                    const Mapping* moved_from = nullptr) {
+  napi_env env = info.Env();
+  Env* e = EnvOf(info);
   Region* r = new (std::nothrow)
       Region{mapping, 0, e, nullptr, e->regions, nullptr, 0, true, false, false, false, false, false, false};
-  bool anon = mapping.flags & kAnon;
   if (r != nullptr) {
-    r->id = table::Add(r, reinterpret_cast<uintptr_t>(mapping.addr), mapping.size, anon ? -1 : offset,
-                       mapping.flags & kWritable);
+    r->id = table::Add(r, reinterpret_cast<uintptr_t>(mapping.addr), mapping.size, offset, mapping.flags & kWritable);
   }
   napi_value buffer;
   napi_status status = r == nullptr || r->id == 0
@@ -164,7 +178,14 @@ napi_value NewRegion(napi_env env, Env* e, const Mapping& mapping, int64_t offse
   if (status != napi_ok) {
     if (r != nullptr && r->id != 0) table::Remove(r->id);
     delete r;
-    return nullptr;
+    if (moved_from != nullptr)
+      MoveBack(*moved_from, mapping);
+    else
+      Release(&mapping);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) return Napi::Value();
+    return Result(info, NoMemory(), kNapi);
   }
   if (e->regions != nullptr) e->regions->prev = r;
   e->regions = r;
@@ -172,26 +193,13 @@ napi_value NewRegion(napi_env env, Env* e, const Mapping& mapping, int64_t offse
   // Without it (out of memory) unmap() cannot tell when the buffer is
   // collected and keeps the range for good, which is safe.
   if (napi_create_reference(env, buffer, 0, &r->buffer) != napi_ok) r->buffer = nullptr;
-  return buffer;
-}
-
-// What a map call returns when NewRegion failed: the pending exception, or ENOMEM.
-Napi::Value Failed(const Napi::CallbackInfo& info) {
-  bool pending = false;
-  napi_is_exception_pending(info.Env(), &pending);
-  if (pending) return Napi::Value();
-  return Result(info, NoMemory(), kNapi);
+  return Napi::Value(env, buffer);
 }
 
 // map(fd, offset, length, flags): ArrayBuffer, or an error code. `flags` are
 // sys.h Flags bits; Map itself does what kPopulate asks.
 Napi::Value MapRegion(const Napi::CallbackInfo& info) {
-  napi_env env = info.Env();
-  Env* e = EnvOf(info);
-  SweepIfCollected(e);
-  // Maps dropped in a loop that does not yield are finalized on Deno's
-  // sweeper threads; settle them here too, not only when the loop yields.
-  if (!finalizers_deferred) DrainFinalized(e, env);
+  BeforeMap(info.Env(), EnvOf(info));
   int32_t flags = info[3].As<Napi::Number>().Int32Value();
   int64_t offset = Int64(info[1]);
   Mapping mapping;
@@ -199,34 +207,92 @@ Napi::Value MapRegion(const Napi::CallbackInfo& info) {
   int code = Map(info[0].As<Napi::Number>().Int32Value(), offset, static_cast<size_t>(Int64(info[2])), flags, &mapping,
                  &sys);
   if (code != 0) return Result(info, code, sys);
-
-  napi_value buffer = NewRegion(env, e, mapping, offset);
-  if (buffer == nullptr) {
-    Release(&mapping);
-    return Failed(info);
-  }
-  return Napi::Value(env, buffer);
+  return Publish(info, mapping, (flags & kAnon) ? -1 : offset);
 }
 
 // move(id, length): ArrayBuffer, or an error code (the API then copies). An
 // anonymous map's pages move into a new map of `length` bytes (sys.h Move);
 // the old map stays as it is but reads zeros, and is unmapped next as usual.
 Napi::Value MoveRegion(const Napi::CallbackInfo& info) {
-  napi_env env = info.Env();
-  Env* e = EnvOf(info);
   Region* r = table::Get(Id(info[0]));
   if (r == nullptr || r->released || r->retired || r->unmapping || r->jobs != 0) return Stale(info);
+  BeforeMap(info.Env(), EnvOf(info));
   Mapping mapping;
   Sys sys = kMremap;
   int code = Move(r->mapping, static_cast<size_t>(Int64(info[1])), &mapping, &sys);
   if (code != 0) return Result(info, code, sys);
-  napi_value buffer = NewRegion(env, e, mapping, 0);
-  if (buffer == nullptr) {
-    MoveBack(r->mapping, mapping);
-    return Failed(info);
-  }
-  return Napi::Value(env, buffer);
+  return Publish(info, mapping, -1, &r->mapping);
 }
+
+// Bits of the `how` argument of shmOpen and openSection.
+enum SharedHow : int32_t { kCreate = 1, kExclusive = 2, kReadWrite = 4 };
+
+#ifndef _WIN32
+// shmOpen(name, how): 0 or an error code; the descriptor in scratch[0].
+Napi::Value ShmOpenNamed(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  int32_t how = info[1].As<Napi::Number>().Int32Value();
+  int fd = -1;
+  Sys sys = kShmOpen;
+  int code = ShmOpen(name.c_str(), how & kCreate, how & kExclusive, how & kReadWrite, &fd, &sys);
+  if (code == 0) EnvOf(info)->scratch[0] = fd;
+  return Result(info, code, sys);
+}
+
+// shmUnlink(name): 0 or an error code.
+Napi::Value ShmUnlinkNamed(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  Sys sys = kShmUnlink;
+  return Result(info, ShmUnlink(name.c_str(), &sys), sys);
+}
+
+// closeFd(fd): closes a descriptor shmOpen returned.
+Napi::Value CloseDescriptor(const Napi::CallbackInfo& info) {
+  CloseFd(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+#else
+// openSection(name, how, size): [handle, size, created], or an error code.
+Napi::Value OpenSectionNamed(const Napi::CallbackInfo& info) {
+  std::u16string name = u"Local\\" + info[0].As<Napi::String>().Utf16Value();
+  int32_t how = info[1].As<Napi::Number>().Int32Value();
+  uint64_t size = static_cast<uint64_t>(Int64(info[2]));
+  void* section = nullptr;
+  uint64_t actual = 0;
+  bool created = false;
+  Sys sys = kOpenFileMapping;
+  int code = OpenSection(reinterpret_cast<const wchar_t*>(name.c_str()), how & kCreate, how & kExclusive,
+                         how & kReadWrite, size, &section, &actual, &created, &sys);
+  if (code != 0) return Result(info, code, sys);
+  Napi::Array out = Napi::Array::New(info.Env(), 3);
+  // Kernel handles are small multiples of 4: a double holds them exactly.
+  out.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(section))));
+  out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(actual)));
+  out.Set(2u, Napi::Boolean::New(info.Env(), created));
+  return out;
+}
+
+inline void* SectionOf(const Napi::Value& v) {
+  return reinterpret_cast<void*>(static_cast<uintptr_t>(v.As<Napi::Number>().Int64Value()));
+}
+
+// mapSection(handle, length, flags): ArrayBuffer, or an error code.
+Napi::Value MapSectionView(const Napi::CallbackInfo& info) {
+  BeforeMap(info.Env(), EnvOf(info));
+  int32_t flags = info[2].As<Napi::Number>().Int32Value();
+  Mapping mapping;
+  Sys sys = kMapViewOfFile;
+  int code = MapSection(SectionOf(info[0]), static_cast<size_t>(Int64(info[1])), flags, &mapping, &sys);
+  if (code != 0) return Result(info, code, sys);
+  return Publish(info, mapping, -1);
+}
+
+// closeSection(handle).
+Napi::Value CloseSectionHandle(const Napi::CallbackInfo& info) {
+  CloseSection(SectionOf(info[0]));
+  return info.Env().Undefined();
+}
+#endif
 
 // unmap(id, buffer, moved): 0 or an error code. Detaches the buffer unless
 // its memory was moved out of it before, retires the region (zero pages in
@@ -597,13 +663,22 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
     const char* name;
     Napi::Value (*fn)(const Napi::CallbackInfo&);
   };
-  const Entry entries[] = {{"map", MapRegion},        {"move", MoveRegion},     {"unmap", Unmap},         {"detach", Detach},
+  const Entry entries[] = {{"map", MapRegion},        {"move", MoveRegion}, {"unmap", Unmap},         {"detach", Detach},
                            {"sweep", SweepNow},       {"fault", Fault},         {"flush", FlushRange},
                            {"flushAsync", FlushAsync}, {"lock", LockRange},     {"unlock", UnlockRange},
                            {"advise", AdviseRange},   {"protect", ProtectRange}, {"residency", ResidencyOf},
                            {"reserve", ReserveBlocks}, {"stopping", Stopping}};
   for (const Entry& entry : entries) exports.Set(entry.name, Napi::Function::New(env, entry.fn, entry.name, e));
   if (FileSizeUsable()) exports.Set("fileSize", Napi::Function::New(env, FileSizeOf, "fileSize", e));
+#ifndef _WIN32
+  exports.Set("shmOpen", Napi::Function::New(env, ShmOpenNamed, "shmOpen", e));
+  exports.Set("shmUnlink", Napi::Function::New(env, ShmUnlinkNamed, "shmUnlink", e));
+  exports.Set("closeFd", Napi::Function::New(env, CloseDescriptor, "closeFd", e));
+#else
+  exports.Set("openSection", Napi::Function::New(env, OpenSectionNamed, "openSection", e));
+  exports.Set("mapSection", Napi::Function::New(env, MapSectionView, "mapSection", e));
+  exports.Set("closeSection", Napi::Function::New(env, CloseSectionHandle, "closeSection", e));
+#endif
   return exports;
 }
 

@@ -43,6 +43,9 @@ enum Sys : int {
   kFallocate,
   kVirtualAlloc,
   kMremap,
+  kShmOpen,
+  kShmUnlink,
+  kOpenFileMapping,
   kSysCount
 };
 
@@ -60,6 +63,9 @@ struct Mapping {
 #ifdef _WIN32
   void* file;      // our handle of the file, for FlushFileBuffers; nullptr when there is nothing to flush
   win::View view;  // the view, in a placeholder where they work
+  // A named section's handle, held until the map is unmapped: Wine (10)
+  // drops a section's name with its last handle, although views still use it.
+  void* named;
 #endif
 };
 
@@ -122,6 +128,30 @@ bool FileSizeUsable();
 // file to offset + length, so that later writes through a map cannot meet a
 // full disk. EOPNOTSUPP (or the OS's equivalent) where the file system cannot.
 int Reserve(int fd, int64_t offset, int64_t length, Sys* sys);
+
+// ---------------------------------------------------------------- named shared memory
+// Names come checked by the API: not empty, no '/', '\\' or NUL, at most 255 bytes.
+
+#ifndef _WIN32
+// Opens "/<name>" as shm_open does (O_RDWR or O_RDONLY, with O_CREAT and
+// O_EXCL as asked, mode 0600, close-on-exec) and stores the descriptor in *fd.
+int ShmOpen(const char* name, bool create, bool exclusive, bool writable, int* fd, Sys* sys);
+// Removes the name, as shm_unlink does.
+int ShmUnlink(const char* name, Sys* sys);
+// Closes a descriptor ShmOpen returned.
+void CloseFd(int fd);
+#else
+// Creates (`size` bytes of the paging file; with `exclusive`, ERROR_ALREADY_EXISTS
+// if it exists) or opens the section named `name` ("Local\\..."). Stores its
+// handle, its size (page-rounded when it already existed) and whether this
+// call created it.
+int OpenSection(const wchar_t* name, bool create, bool exclusive, bool writable, uint64_t size, void** section,
+                uint64_t* actual, bool* created, Sys* sys);
+// Maps [0, length) of a section as Map maps a file (kShared: the section's
+// pages; else copy-on-write). The view keeps the section alive.
+int MapSection(void* section, size_t length, int32_t flags, Mapping* out, Sys* sys);
+void CloseSection(void* section);
+#endif
 
 }  // namespace pmm
 

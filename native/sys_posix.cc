@@ -12,6 +12,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <string>
+
 #include "sys.h"
 
 static_assert(sizeof(off_t) == 8, "64-bit file offsets are required (_FILE_OFFSET_BITS=64)");
@@ -248,6 +250,54 @@ int FileSize(int fd, double* size, Sys* sys) {
 
 bool FileSizeUsable() { return true; }
 #endif
+
+#if defined(__linux__)
+// What glibc's and musl's shm_open do: a file in /dev/shm. Called directly
+// rather than through shm_open, which glibc 2.34 moved from librt into libc
+// under a new symbol version: a binary linked on a current system would need
+// glibc 2.34, and one linked with librt would miss it on a current system.
+namespace {
+std::string ShmPath(const char* name) { return std::string("/dev/shm/") + name; }
+}  // namespace
+
+int ShmOpen(const char* name, bool create, bool exclusive, bool writable, int* fd, Sys* sys) {
+  *sys = kShmOpen;
+  int oflag = (writable ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0) | (exclusive ? O_EXCL : 0) | O_NOFOLLOW |
+              O_CLOEXEC;
+  int r;
+  do r = open(ShmPath(name).c_str(), oflag, 0600);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return errno;
+  *fd = r;
+  return 0;
+}
+
+int ShmUnlink(const char* name, Sys* sys) {
+  *sys = kShmUnlink;
+  return unlink(ShmPath(name).c_str()) == 0 ? 0 : errno;
+}
+#else
+int ShmOpen(const char* name, bool create, bool exclusive, bool writable, int* fd, Sys* sys) {
+  *sys = kShmOpen;
+  int oflag = (writable ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0) | (exclusive ? O_EXCL : 0);
+  std::string path = std::string("/") + name;
+  int r;
+  do r = shm_open(path.c_str(), oflag, 0600);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return errno;
+  fcntl(r, F_SETFD, FD_CLOEXEC);  // macOS does not set it; FreeBSD does already
+  *fd = r;
+  return 0;
+}
+
+int ShmUnlink(const char* name, Sys* sys) {
+  *sys = kShmUnlink;
+  std::string path = std::string("/") + name;
+  return shm_unlink(path.c_str()) == 0 ? 0 : errno;
+}
+#endif
+
+void CloseFd(int fd) { close(fd); }  // never retried on EINTR: on Linux the descriptor is gone either way
 
 int Reserve(int fd, int64_t offset, int64_t length, Sys* sys) {
   *sys = kFallocate;

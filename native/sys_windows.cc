@@ -163,7 +163,7 @@ int Map(int fd, int64_t offset, size_t length, int32_t flags, Mapping* out, Sys*
     CloseHandle(file);
     file = nullptr;
   }
-  *out = Mapping{static_cast<uint8_t*>(p), length, flags, file, view};
+  *out = Mapping{static_cast<uint8_t*>(p), length, flags, file, view, nullptr};
   return 0;
 }
 
@@ -174,6 +174,9 @@ int Retire(Mapping* m, Sys* /*sys*/) {
   // allocation, and a stale view would then write into someone else's
   // memory), so it stays mapped until it is released.
   win::RetireView(&m->view);
+  // Unmapped: this map holds the name no more (a view it keeps, it keeps without the name).
+  if (m->named != nullptr) CloseHandle(m->named);
+  m->named = nullptr;
   if (m->view.state == win::kViewKept) return kKeptMapped;
   // The file handle only served FlushFileBuffers, which has nothing left to do.
   if (m->file != nullptr) CloseHandle(m->file);
@@ -183,6 +186,8 @@ int Retire(Mapping* m, Sys* /*sys*/) {
 
 void Release(Mapping* m) {
   win::ReleaseView(&m->view);
+  if (m->named != nullptr) CloseHandle(m->named);
+  m->named = nullptr;
   if (m->file != nullptr) CloseHandle(m->file);
   m->file = nullptr;
 }
@@ -280,6 +285,69 @@ int Reserve(int fd, int64_t offset, int64_t length, Sys* sys) {
   if (!SetFileInformationByHandle(file, FileEndOfFileInfo, &eof, sizeof(eof))) return LastError();
   return 0;
 }
+
+int OpenSection(const wchar_t* name, bool create, bool exclusive, bool writable, uint64_t size, void** section,
+                uint64_t* actual, bool* created, Sys* sys) {
+  HANDLE s;
+  *created = false;
+  if (create) {
+    *sys = kCreateFileMapping;
+    s = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE, static_cast<DWORD>(size >> 32),
+                           static_cast<DWORD>(size), name);
+    if (s == nullptr) return LastError();
+    // An existing section of that name: its handle, and its own size.
+    bool existed = GetLastError() == ERROR_ALREADY_EXISTS;
+    if (existed && exclusive) {
+      CloseHandle(s);
+      return ERROR_ALREADY_EXISTS;
+    }
+    *created = !existed;
+  } else {
+    *sys = kOpenFileMapping;
+    s = OpenFileMappingW(writable ? FILE_MAP_READ | FILE_MAP_WRITE : FILE_MAP_READ, FALSE, name);
+    if (s == nullptr) return LastError();
+  }
+  if (*created) {
+    *actual = size;
+  } else {
+    // The size of a section is what one view of all of it spans (page-rounded).
+    *sys = kMapViewOfFile;
+    void* whole = MapViewOfFile(s, FILE_MAP_READ, 0, 0, 0);
+    MEMORY_BASIC_INFORMATION m;
+    int code = whole == nullptr ? LastError() : 0;
+    if (code == 0 && VirtualQuery(whole, &m, sizeof m) != sizeof m) code = LastError();
+    if (whole != nullptr) UnmapViewOfFile(whole);
+    if (code != 0) {
+      CloseHandle(s);
+      return code;
+    }
+    *actual = m.RegionSize;
+  }
+  *section = s;
+  return 0;
+}
+
+int MapSection(void* section, size_t length, int32_t flags, Mapping* out, Sys* sys) {
+  bool copy = !(flags & kShared);  // RDONLY and COPY maps: private, so a stray write never faults
+  DWORD access = copy ? FILE_MAP_COPY : FILE_MAP_WRITE;
+  win::View view;
+  *sys = kMapViewOfFile;
+  HANDLE self = GetCurrentProcess(), named = nullptr;
+  if (!DuplicateHandle(self, static_cast<HANDLE>(section), self, &named, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
+    *sys = kDuplicateHandle;
+    return LastError();
+  }
+  uint32_t code = win::MapView(section, 0, length, win::ProtectionOf(access), &view);
+  if (code != 0) {
+    CloseHandle(named);
+    return static_cast<int>(code);
+  }
+  // No file handle: memory of the paging file has nothing for FlushFileBuffers to do.
+  *out = Mapping{view.addr, length, flags, nullptr, view, named};
+  return 0;
+}
+
+void CloseSection(void* section) { CloseHandle(static_cast<HANDLE>(section)); }
 
 }  // namespace pmm
 

@@ -53,6 +53,13 @@ export {
 export { MMap, type NodeBuffer, type Range, type ResizeOptions } from "./api/mmap.js";
 export { type BackendInfo, type BackendStatus, backendInfo, type MappingCounts } from "./api/select.js";
 export { BACKEND_ENV } from "./api/setting.js";
+export {
+  MAX_SHARED_NAME,
+  openSharedMemory,
+  type SharedMemoryOptions,
+  type SharedProt,
+  unlinkSharedMemory,
+} from "./api/shared.js";
 export type { Advice, BackendName, Capabilities } from "./backends/contract.js";
 
 /**

@@ -43,7 +43,9 @@ export const ErrorCodes = {
   NO_FILE: "ERR_MMAP_NO_FILE",
   /**
    * The selected backend or the system cannot do this at all; the message
-   * says what and what to do instead.
+   * says what and what to do instead: the fallback cannot share memory by
+   * name (`openSharedMemory`, `unlinkSharedMemory`); Windows before
+   * placeholders cannot truncate under `resize()`.
    */
   UNSUPPORTED: "ERR_MMAP_UNSUPPORTED",
   /**
@@ -92,6 +94,8 @@ export class MmapSystemError extends Error {
    * and the message names it after the call as Node's `fs` errors do
    * (`ENOENT: no such file or directory, open 'data.bin'`). Maps of a
    * descriptor (`map`, `mapRegion`) have no path to give.
+   * {@link openSharedMemory} and {@link unlinkSharedMemory} set it to the
+   * segment's name, as given.
    */
   path?: string;
 
@@ -191,7 +195,9 @@ const win32Codes: Record<number, string> = {
   87: "EINVAL", // ERROR_INVALID_PARAMETER
   112: "ENOSPC", // ERROR_DISK_FULL
   120: "ENOSYS", // ERROR_CALL_NOT_IMPLEMENTED
+  123: "EINVAL", // ERROR_INVALID_NAME
   170: "EBUSY", // ERROR_BUSY
+  183: "EEXIST", // ERROR_ALREADY_EXISTS (a named section that exists)
   487: "EINVAL", // ERROR_INVALID_ADDRESS
   1006: "ENODEV", // ERROR_FILE_INVALID (mapping an empty or truncated file)
   1132: "EINVAL", // ERROR_MAPPED_ALIGNMENT

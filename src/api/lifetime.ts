@@ -26,6 +26,8 @@ export interface State {
   fd?: number;
   /** `fd` was kept at the caller's request (`keepOpen`), so `fileSize()` and `resize()` may use it. */
   fileKept: boolean;
+  /** A Windows named section's size (it has no descriptor to ask; its size never changes). */
+  segmentSize?: number;
   unmapped: boolean;
   /** `flushAsync` calls in flight; the backend's `unmap` waits for them. */
   pending: number;
@@ -64,13 +66,36 @@ export function adoptFd(s: State, fd: number): void {
 
 if (!isMainThread) onWorkerExit(closeWorkerFds);
 
+/**
+ * Descriptors a backend opened itself (`shm_open`), each with the backend's
+ * own way to close it: Deno's `node:fs` refuses to close a descriptor that
+ * it did not open (EBADF).
+ */
+const foreign = new Map<number, (fd: number) => void>();
+
+/** Records that `fd` was opened by a backend and is closed with `close`, until it is closed. */
+export function adoptDescriptor(fd: number, close: (fd: number) => void): void {
+  foreign.set(fd, close);
+}
+
+/** Closes a descriptor the package owns: with the backend's own call if a backend opened it, else `node:fs`. */
+export function closeDescriptor(fd: number): void {
+  const close = foreign.get(fd);
+  if (close === undefined) {
+    closeSync(fd);
+    return;
+  }
+  foreign.delete(fd);
+  close(fd);
+}
+
 /** Closes the descriptor the map owns, if any (once). */
 export function closeOwnFd(s: State): void {
   if (s.fd === undefined) return;
   const fd = s.fd;
   s.fd = undefined;
   if (workerFds.get(fd) === s) workerFds.delete(fd);
-  closeSync(fd);
+  closeDescriptor(fd);
 }
 
 // Second stage: the buffer itself is collected, so nothing can point at the memory.

@@ -144,7 +144,7 @@ function checkMaxLength(mapped: number, requested: number): void {
 }
 
 /** The one path into a backend; every public function ends here. */
-function mapChecked(
+export function mapChecked(
   backend: Backend,
   fd: number,
   length: number,

@@ -78,6 +78,8 @@ export interface MMapInit {
   fd?: number;
   /** `fd` was kept at the caller's request (`keepOpen`), for `fileSize()` and `resize()`. */
   fileKept?: boolean;
+  /** A Windows named section's size, which never changes: what `fileSize()` reports (there is no descriptor). */
+  segmentSize?: number;
 }
 
 declare global {
@@ -190,6 +192,7 @@ export class MMap extends Uint8Array {
       length: init.length,
       fd: undefined,
       fileKept: init.fileKept === true,
+      segmentSize: init.segmentSize,
       unmapped: false,
       pending: 0,
       finishMoved: undefined,
@@ -473,6 +476,7 @@ export class MMap extends Uint8Array {
   fileSize(): number {
     const s = this.#live("fileSize");
     if ((this.#flags & ANON) !== 0) return s.length;
+    if (s.segmentSize !== undefined) return s.segmentSize;
     if (!s.fileKept || s.fd === undefined) throw noFileError("fileSize");
     return fileSize(s.backend, s.fd);
   }
@@ -526,7 +530,9 @@ export class MMap extends Uint8Array {
    * `ERR_MMAP_DETACHED` after the memory moved to another buffer;
    * `ERR_MMAP_FAULT` after a page of the file failed;
    * `ERR_MMAP_UNSUPPORTED` for `truncate: true` where the old view cannot be
-   * released at once (Windows before placeholders, so Wine 8).
+   * released at once (Windows before placeholders, so Wine 8), and for a
+   * Windows shared-memory segment (a named section keeps its size; POSIX
+   * segments from {@link openSharedMemory} resize like files).
    * @throws {@link MmapSystemError} `EBUSY` while a {@link MMap.flushAsync}
    * of the map is pending, or (Bun) while native code such as `fs.read`
    * still works on its buffer, as from {@link MMap.unmap}; `ENOSPC`, `EFBIG` where the file cannot grow;

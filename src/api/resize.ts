@@ -68,6 +68,12 @@ export function resize(old: OldMap, newLength: number, truncate: boolean, remap:
     throw invalidArgValue("options.truncate", truncate, "needs a map made with RDWR of a file");
   }
   if (anon) return resizeAnon(old, newLength, remap);
+  if (s.segmentSize !== undefined) {
+    // A Windows named section has a fixed size and no descriptor to grow it through.
+    throw unsupportedError(
+      "resize() cannot change the size of a Windows shared-memory segment: a named section keeps the size it was created with; create another segment of the size you need",
+    );
+  }
   if (!s.fileKept || s.fd === undefined) throw noFileError("resize");
   const shrinks = newLength < s.length;
   if (truncate && shrinks && !s.backend.capabilities.releasesFileOnUnmap) {

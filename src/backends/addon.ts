@@ -64,6 +64,18 @@ export interface Addon {
   advise(id: number, offset: number, length: number, advice: number): number;
   protect(id: number, offset: number, length: number, flags: number): number;
   residency(id: number, offset: number, length: number, out: Uint8Array): number;
+  /** POSIX: `shm_open("/" + name)`; `how` bits 1 create, 2 exclusive, 4 read-write. 0 or an error code; the descriptor in `scratch[0]`. Missing in addons built before it. */
+  shmOpen?(name: string, how: number): number;
+  /** POSIX: `shm_unlink("/" + name)`: 0 or an error code. */
+  shmUnlink?(name: string): number;
+  /** POSIX: closes a descriptor `shmOpen` returned. */
+  closeFd?(fd: number): void;
+  /** Windows: the section `Local\<name>` (`how` as for `shmOpen`): [handle, size, created], or an error code. */
+  openSection?(name: string, how: number, size: number): [number, number, boolean] | number;
+  /** Windows: a view of `[0, length)` of a section, as `map` makes one of a file. */
+  mapSection?(section: number, length: number, flags: number): ArrayBuffer | number;
+  /** Windows: closes a section's handle. */
+  closeSection?(section: number): void;
 }
 
 let addon: Addon | undefined;

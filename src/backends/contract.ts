@@ -121,6 +121,34 @@ export interface Capabilities {
    * stay open until `unmap` (the API keeps descriptors it opened itself).
    */
   readonly needsDescriptor: boolean;
+  /**
+   * `openSharedMemory` works: memory another process opens by the same name
+   * (POSIX `shm_open`, Windows named sections). False on the fallback, which
+   * cannot share memory and refuses with `ERR_MMAP_UNSUPPORTED`.
+   */
+  readonly sharesMemoryByName: boolean;
+}
+
+/** How to open a named segment; the API has checked and normalized the name. */
+export interface SharedOpen {
+  /** The name without any leading `/`: not empty, no `/`, `\` or NUL. */
+  readonly name: string;
+  /** Create it if missing. */
+  readonly create: boolean;
+  /** With `create`: fail with EEXIST if it exists. */
+  readonly exclusive: boolean;
+  /** Open for reading and writing (else read-only). */
+  readonly writable: boolean;
+}
+
+/** A Windows named section, open until `closeSection`. */
+export interface Section {
+  /** The backend's handle of the section. */
+  readonly handle: unknown;
+  /** Its size in bytes (fixed for the section's life; page-rounded when it was opened rather than created). */
+  readonly size: number;
+  /** This call created it. */
+  readonly created: boolean;
 }
 
 /** One backend: a thin layer over the operating system's mapping calls. */
@@ -216,6 +244,34 @@ export interface Backend<H = unknown> {
    * memory (the range stays mapped for good). Where absent, `release` is called.
    */
   abandon?(handle: H): void;
+  /**
+   * POSIX: `shm_open("/" + name)` with mode 0600; returns the descriptor,
+   * which the API owns from then on. Throws the shared error (EEXIST, ENOENT,
+   * EACCES, ENAMETOOLONG). Absent on Windows and where `sharesMemoryByName` is false.
+   */
+  shmOpen?(how: SharedOpen): number;
+  /** POSIX: `shm_unlink("/" + name)`. */
+  shmUnlink?(name: string): void;
+  /**
+   * POSIX: closes a descriptor `shmOpen` returned (the runtime's `node:fs`
+   * may not know it: Deno refuses to close it). Never throws.
+   */
+  closeDescriptor?(fd: number): void;
+  /**
+   * Windows: creates (`size` bytes, paging-file backed) or opens the section
+   * `Local\<name>`. Throws the shared error (EEXIST with `exclusive` where
+   * it exists, ENOENT, EACCES).
+   */
+  openSection?(how: SharedOpen, size: number): Section;
+  /**
+   * Windows: maps `[0, request.length)` of an open section (`request.fd` is
+   * -1, `request.offset` 0, `request.anon` false); the mapping then lives as
+   * a file map does (`unmap`, `release`, `abandon` alike), and keeps the
+   * section alive after `closeSection`.
+   */
+  mapSection?(section: unknown, request: MapRequest): Mapping<H>;
+  /** Windows: closes the section's handle (views keep the memory). Never throws. */
+  closeSection?(section: unknown): void;
 }
 
 /** A module under `src/backends/<name>` exports one of these; it loads nothing until called. */

@@ -15,8 +15,9 @@ import * as api from "portable-mmap";
 import { backendInfo, EXEC, map, mapRegion, RDONLY, RDWR } from "portable-mmap";
 import { durability } from "./durability-child.js";
 import { faults } from "./faults-child.js";
-import { forceGc } from "./gc.js";
+import { collectGarbage, forceGc } from "./gc.js";
 import { hostile } from "./hostile-child.js";
+import { addInSegment, exchange } from "./shared-memory-tasks.js";
 import { contents, positions, type StoreResult, storeAndFlush, stored } from "./store.js";
 import { workerRelease } from "./worker-release-child.js";
 
@@ -168,6 +169,46 @@ async function main(): Promise<void> {
         fs.rmSync(dir, { recursive: true, force: true });
       }
       print({ uid: process.getuid?.(), results });
+      break;
+    }
+    case "shm-exchange":
+      // child.js shm-exchange <name> <seed>
+      print(exchange(file as string, Number(process.argv[4])));
+      break;
+    case "shm-add":
+      // child.js shm-add <name> <parties> <count>
+      print(addInSegment(file as string, Number(process.argv[4]), Number(process.argv[5])));
+      break;
+    case "shm-create": {
+      // child.js shm-create <name> <size>: creates it, stores 7 at byte 0, ends without unlinking it
+      const m = api.openSharedMemory(file as string, { size: Number(process.argv[4]), create: true });
+      m[0] = 7;
+      print({ length: m.length });
+      m.unmap();
+      break;
+    }
+    case "shm-unmap-gc": {
+      // child.js shm-unmap-gc <name> (--expose-gc): creates it, unmaps it, collects, then opens it again
+      api.openSharedMemory(file as string, { size: 4096, create: true, exclusive: true }).unmap();
+      await collectGarbage();
+      try {
+        const m = api.openSharedMemory(file as string);
+        print({ length: m.length });
+        m.unmap();
+      } catch (error) {
+        print({ code: (error as { code?: string }).code });
+      }
+      break;
+    }
+    case "shm-open": {
+      // child.js shm-open <name>: the code of opening it, or its length
+      try {
+        const m = api.openSharedMemory(file as string);
+        print({ length: m.length });
+        m.unmap();
+      } catch (error) {
+        print({ code: (error as { code?: string }).code });
+      }
       break;
     }
     default:

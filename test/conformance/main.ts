@@ -28,6 +28,7 @@ import "./resize.test.js";
 import "./cursor.test.js";
 import "./cursor-hostile.test.js";
 import "./cursor-properties.test.js";
+import "./shared-memory.test.js";
 
 const report = await run(`conformance[${backendName}]`);
 const out = process.env.PORTABLE_MMAP_REPORT;

@@ -55,6 +55,14 @@ export interface HoldMaps {
   count: number;
 }
 
+/** Open the shared memory segment `name` and count in it (shared-memory-tasks.ts `addInSegment`). */
+export interface SharedAdd {
+  task: "shm-add";
+  name: string;
+  parties: number;
+  count: number;
+}
+
 /** The lines of /proc/self/maps that map `file`. */
 export function mappingsOf(file: string): number {
   return fs

@@ -5,7 +5,15 @@
 import * as fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { backendInfo, COPY, mapFile, mapRegion, RDONLY, RDWR } from "portable-mmap";
-import { type HoldMaps, type LeaveMapped, mappingsOf, type PostMoved, type WriteRange } from "./worker-tasks.js";
+import { addInSegment } from "./shared-memory-tasks.js";
+import {
+  type HoldMaps,
+  type LeaveMapped,
+  mappingsOf,
+  type PostMoved,
+  type SharedAdd,
+  type WriteRange,
+} from "./worker-tasks.js";
 
 const post = (message: Record<string, unknown>): void => parentPort?.postMessage(message);
 
@@ -69,8 +77,9 @@ function holdMaps(w: HoldMaps): void {
   fs.closeSync(fd);
 }
 
-const task = workerData as WriteRange | LeaveMapped | PostMoved | HoldMaps;
+const task = workerData as WriteRange | LeaveMapped | PostMoved | HoldMaps | SharedAdd;
 if (task.task === "write-range") writeRange(task);
+else if (task.task === "shm-add") post(addInSegment(task.name, task.parties, task.count));
 else if (task.task === "post-moved") await postMoved(task);
 else if (task.task === "hold-maps") holdMaps(task);
 else leaveMapped(task);

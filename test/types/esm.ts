@@ -20,6 +20,7 @@ import {
   map,
   mapFile,
   mapRegion,
+  openSharedMemory,
   type PageProt,
   POPULATE,
   type Prot,
@@ -27,6 +28,9 @@ import {
   RDWR,
   type ResizeOptions,
   SEEK_END,
+  type SharedMemoryOptions,
+  type SharedProt,
+  unlinkSharedMemory,
   type Whence,
 } from "portable-mmap";
 
@@ -238,4 +242,27 @@ export function negative(fd: number, m: MMap): void {
   m.resize(10, { shrink: true });
   // @ts-expect-error an unknown advice
   adviceSupported("free");
+}
+
+export function sharedMemory(): void {
+  const m: MMap = openSharedMemory("/x", { size: 4096, create: true, exclusive: true });
+  openSharedMemory("x");
+  openSharedMemory("x", { prot: RDONLY, size: 10n });
+  openSharedMemory("x", { prot: COPY });
+  const options: SharedMemoryOptions = { size: 1, create: true, prot: RDWR };
+  openSharedMemory("x", options);
+  const wrap = <P extends SharedProt>(prot: P) => openSharedMemory("x", { prot });
+  wrap(RDWR);
+  unlinkSharedMemory("x");
+  m.unmap();
+  // @ts-expect-error EXEC is not a protection of shared memory
+  openSharedMemory("x", { prot: 8 });
+  // @ts-expect-error 3 is no protection
+  openSharedMemory("x", { prot: 3 });
+  // @ts-expect-error an unknown option
+  openSharedMemory("x", { length: 1 });
+  // @ts-expect-error the name is a string
+  openSharedMemory(1);
+  // @ts-expect-error the name is a string
+  unlinkSharedMemory(new URL("file:///x"));
 }

@@ -66,6 +66,7 @@ export function realCapabilities(changes: Partial<Capabilities> = {}): Capabilit
     survivesFileFaults: true,
     flushesOffThread: true,
     needsDescriptor: false,
+    sharesMemoryByName: true,
     ...changes,
   };
 }

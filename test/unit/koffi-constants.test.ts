@@ -198,6 +198,29 @@ describe("koffi constants (POSIX)", () => {
     }
   });
 
+  testUnless(
+    posixReason,
+    "shm_open and shm_unlink are bound (libc, or librt.so.1 before glibc 2.34) and take node:fs's O_* flags",
+    () => {
+      const { c, k } = posix();
+      assert.ok(c.shm_open && c.shm_unlink && c.close, "bound");
+      const { O_RDWR, O_CREAT, O_EXCL } = fs.constants;
+      const name = `/pmm-unit-${process.pid}`;
+      const fd = c.shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0o600);
+      assert.ok(fd >= 0, `shm_open: errno ${k.errno()}`);
+      try {
+        assert.equal(c.shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0o600), -1, "O_EXCL on an existing name");
+        assert.equal(k.errno(), os.constants.errno.EEXIST);
+      } finally {
+        c.close(fd);
+        assert.equal(c.shm_unlink(name), 0);
+      }
+      assert.equal(c.shm_unlink(name), -1);
+      assert.equal(k.errno(), os.constants.errno.ENOENT);
+      assert.equal(c.shm_open(name, O_RDWR, 0), -1, "gone once unlinked");
+    },
+  );
+
   testUnless(posixReason, "POSIX_MADV_* are the advice values posix_madvise knows", () => {
     const { t, c, page } = posix();
     const addr = anon(page);

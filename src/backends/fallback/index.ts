@@ -65,6 +65,7 @@ function capabilitiesHere(): Capabilities {
     flushesOffThread: !needsDescriptor,
     // Elsewhere the backend reopens the file through /proc/self/fd or /dev/fd (Deno: only with --allow-all).
     needsDescriptor,
+    sharesMemoryByName: false,
   };
 }
 

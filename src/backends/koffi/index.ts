@@ -164,6 +164,7 @@ export function createBackend(
     survivesFileFaults: false,
     flushesOffThread: true,
     needsDescriptor: false,
+    sharesMemoryByName: sys.shmOpen !== undefined || sys.mapSection !== undefined,
   });
   // [faults handled (never: no signal handler can run FFI code), live mappings, retired mappings],
   // shared by every thread's copy of this module: the limit on live maps is the process's.
@@ -188,6 +189,21 @@ export function createBackend(
     }
   };
 
+  /** A new system mapping becomes the API's: its view, counted and held until released. */
+  /** A buffer over a new mapping, counted and held; where koffi cannot make one, `undo` and ENOMEM. */
+  const track = (handle: Handle, undo = () => sys.release(handle)): Mapping<Handle> => {
+    let buffer: ArrayBuffer;
+    try {
+      buffer = koffi.view(handle.addr, handle.length);
+    } catch {
+      undo();
+      throw systemError("ENOMEM", "mmap");
+    }
+    add(1, 1);
+    held.set(handle, { buffer: new WeakRef(buffer), unmapping: false });
+    return { buffer, handle };
+  };
+
   const backend: Backend<Handle> = {
     name: "koffi",
     pageSize: sys.pageSize,
@@ -197,33 +213,24 @@ export function createBackend(
     counters,
     fileSize: sys.fileSize,
     reserve: (fd, offset, length) => sys.reserve(fd, offset, length),
-    map(req: MapRequest): Mapping<Handle> {
-      const handle = sys.map(req);
-      let buffer: ArrayBuffer;
-      try {
-        buffer = koffi.view(handle.addr, req.length);
-      } catch {
-        sys.release(handle);
-        throw systemError("ENOMEM", "mmap");
-      }
-      add(1, 1);
-      held.set(handle, { buffer: new WeakRef(buffer), unmapping: false });
-      return { buffer, handle };
-    },
+    map: (req: MapRequest): Mapping<Handle> => track(sys.map(req)),
+    shmOpen: sys.shmOpen,
+    shmUnlink: sys.shmUnlink,
+    closeDescriptor: sys.closeDescriptor,
+    openSection: sys.openSection,
+    closeSection: sys.closeSection,
+    mapSection: sys.mapSection
+      ? (section, req) => track((sys.mapSection as NonNullable<System["mapSection"]>)(section, req))
+      : undefined,
     move: sys.move
       ? (h, length) => {
           const moved = sys.move?.(h, length);
           if (!moved) return undefined;
-          let buffer: ArrayBuffer;
           try {
-            buffer = koffi.view(moved.addr, length);
+            return track(moved, () => sys.moveBack?.(h, moved.addr, length));
           } catch {
-            sys.moveBack?.(h, moved.addr, length);
-            return undefined;
+            return undefined; // the pages went back: the API copies instead
           }
-          add(1, 1);
-          held.set(moved, { buffer: new WeakRef(buffer), unmapping: false });
-          return { buffer, handle: moved };
         }
       : undefined,
     flush(h, offset, length) {

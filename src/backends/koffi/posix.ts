@@ -5,8 +5,9 @@
  *
  * @module
  */
+import { constants as fsConstants } from "node:fs";
 import { systemError } from "../../api/errors.js";
-import type { Advice, MapRequest } from "../contract.js";
+import type { Advice, MapRequest, SharedOpen } from "../contract.js";
 import { darwinTable } from "./darwin.js";
 import { freebsdTable } from "./freebsd.js";
 import { linuxTable } from "./linux.js";
@@ -64,6 +65,50 @@ export interface PosixCalls {
   readonly MAP_FAILED: bigint;
   /** Linux: the size check through `statx` (see `statx.ts`); elsewhere undefined. */
   readonly fileSize?: (fd: number) => number;
+  /** `shm_open(name, oflag, mode)`; undefined where neither the C library nor librt has it. */
+  readonly shm_open?: (name: string, oflag: number, mode: number) => number;
+  readonly shm_unlink?: Fn<[string], number>;
+  /** `close(fd)`, for the descriptors `shm_open` returned. */
+  readonly close?: (fd: number) => number;
+  /** `fcntl(fd, F_SETFD, FD_CLOEXEC)` where `shm_open` does not set it itself (macOS). */
+  readonly closeOnExec?: (fd: number) => void;
+}
+
+/**
+ * Binds `shm_open` and `shm_unlink`: in the C library (glibc 2.34 and later,
+ * musl, macOS, FreeBSD), or in `librt.so.1` (glibc before 2.34). macOS
+ * declares `shm_open` variadic (`int shm_open(const char *, int, ...)`), and
+ * arm64 passes variadic arguments on the stack: it is called so there.
+ */
+function bindShm(
+  koffi: Koffi,
+  lib: ReturnType<Koffi["load"]>,
+): Pick<PosixCalls, "shm_open" | "shm_unlink" | "close" | "closeOnExec"> {
+  const darwin = process.platform === "darwin";
+  for (const from of [() => lib, () => koffi.load("librt.so.1")]) {
+    try {
+      const l = from();
+      const shm_unlink: PosixCalls["shm_unlink"] = l.func("int shm_unlink(const char *name)");
+      const close: PosixCalls["close"] = lib.func("int close(int fd)");
+      if (!darwin) {
+        const open = l.func("int shm_open(const char *name, int oflag, uint32_t mode)");
+        return { shm_open: (name, oflag, mode) => open(name, oflag, mode), shm_unlink, close };
+      }
+      const open = l.func("int shm_open(const char *name, int oflag, ...)");
+      const fcntl = l.func("int fcntl(int fd, int cmd, ...)");
+      const F_SETFD = 2; // sys/fcntl.h
+      const FD_CLOEXEC = 1; // sys/fcntl.h
+      return {
+        shm_open: (name, oflag, mode) => open(name, oflag, "int", mode),
+        shm_unlink,
+        close,
+        closeOnExec: (fd) => void fcntl(fd, F_SETFD, "int", FD_CLOEXEC),
+      };
+    } catch {
+      // not in this library: try the next
+    }
+  }
+  return {};
 }
 
 function loadLibrary(koffi: Koffi, names: readonly (string | null)[]): ReturnType<Koffi["load"]> {
@@ -131,6 +176,7 @@ export function bindPosix(koffi: Koffi, table: PosixTable): PosixCalls {
     posix_fallocate,
     MAP_FAILED: (1n << BigInt(pointerBits)) - 1n,
     fileSize: process.platform === "linux" ? bindFileSize(koffi, lib) : undefined,
+    ...bindShm(koffi, lib),
   };
 }
 
@@ -210,11 +256,27 @@ export function posixSystem(koffi: Koffi): System {
     return { addr, length, shared: false, copy: false, file: null, live: true, released: false, prot: h.prot };
   };
 
+  const { shm_open, shm_unlink, close, closeOnExec } = c;
   return {
     pageSize,
     allocationGranularity: pageSize,
     reportsResidency: true,
     moveBack,
+    // Node's own values of the O_* flags are this system's.
+    shmOpen: shm_open
+      ? (how: SharedOpen): number => {
+          const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL } = fsConstants;
+          const oflag = (how.writable ? O_RDWR : O_RDONLY) | (how.create ? O_CREAT : 0) | (how.exclusive ? O_EXCL : 0);
+          let fd: number;
+          do fd = shm_open(`/${how.name}`, oflag, 0o600);
+          while (fd < 0 && koffi.errno() === EINTR);
+          if (fd < 0) throw fail("shm_open");
+          closeOnExec?.(fd);
+          return fd;
+        }
+      : undefined,
+    closeDescriptor: close ? (fd: number): void => void close(fd) : undefined,
+    shmUnlink: shm_unlink ? (name: string): void => check(shm_unlink(`/${name}`), "shm_unlink") : undefined,
     fileSize: c.fileSize,
     map(req: MapRequest): Handle {
       const prot = t.PROT_READ | (req.writable ? t.PROT_WRITE : 0) | (req.exec ? t.PROT_EXEC : 0);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Advice, MapRequest } from "../contract.js";
+import type { Advice, MapRequest, Section, SharedOpen } from "../contract.js";
 
 /** The koffi module, as `require("koffi")` returns it. */
 export type Koffi = typeof import("koffi");
@@ -19,7 +19,10 @@ export interface Handle {
   readonly shared: boolean;
   /** A private (copy-on-write) file mapping. */
   readonly copy: boolean;
-  /** Windows: a duplicate of the file's handle, for FlushFileBuffers; else null. */
+  /**
+   * Windows: a duplicate of the file's handle, for FlushFileBuffers (where
+   * `shared`), or of a named section's, held until release; else null.
+   */
   readonly file: bigint | null;
   /** Counted among the live mappings (not yet unmapped or released). */
   live: boolean;
@@ -40,6 +43,18 @@ export interface System {
   /** The contract's optional fast size check; without it the API uses `fstatSync`. */
   readonly fileSize?: (fd: number) => number;
   map(request: MapRequest): Handle;
+  /** POSIX: `shm_open`; absent where the C library has none. */
+  shmOpen?(how: SharedOpen): number;
+  /** POSIX: `shm_unlink`. */
+  shmUnlink?(name: string): void;
+  /** POSIX: `close`, for the descriptors `shmOpen` returned. */
+  closeDescriptor?(fd: number): void;
+  /** Windows: a named section (the contract's `openSection`). */
+  openSection?(how: SharedOpen, size: number): Section;
+  /** Windows: a view of a section, as `map` makes one of a file. */
+  mapSection?(section: unknown, request: MapRequest): Handle;
+  /** Windows: closes a section's handle. Never throws. */
+  closeSection?(section: unknown): void;
   /** Gives the address range back (and closes what the mapping holds). Never throws. */
   release(handle: Handle): void;
   /**

@@ -9,7 +9,7 @@
  * @module
  */
 import { systemError, win32Error } from "../../api/errors.js";
-import type { Advice, MapRequest } from "../contract.js";
+import type { Advice, MapRequest, Section, SharedOpen } from "../contract.js";
 import type { Handle, Koffi, System } from "./types.js";
 
 // winnt.h
@@ -31,6 +31,7 @@ const FILE_MAP_READ = 0x04;
 const FILE_MAP_EXECUTE = 0x20;
 // winerror.h
 const ERROR_NOT_LOCKED = 158;
+const ERROR_ALREADY_EXISTS = 183;
 
 type Ptr = bigint | null;
 type Callback<R> = (error: unknown, result: R) => void;
@@ -60,6 +61,11 @@ export interface WindowsCalls {
    * `willneed` advice, a `populate` map), not when the backend loads.
    */
   readonly PrefetchVirtualMemory?: Fn<[Ptr, number, BigUint64Array | Uint32Array, number], number>;
+  /** The same call with a name (`Local\\...`), for named shared memory. */
+  readonly CreateNamedMapping: Fn<[Ptr, null, number, number, number, string], Ptr>;
+  readonly OpenFileMappingW: Fn<[number, number, string], Ptr>;
+  /** The size of the region at an address (RegionSize of MEMORY_BASIC_INFORMATION); 0 on failure. */
+  readonly regionSize: (addr: Ptr) => number;
   /** libuv's descriptor to HANDLE, from the runtime's executable. */
   readonly uv_get_osfhandle: Fn<[number], Ptr>;
   /** The page size and the allocation granularity (64 KiB), from GetSystemInfo. */
@@ -104,6 +110,22 @@ export function bindWindows(koffi: Koffi): WindowsCalls {
   const info: { dwPageSize?: number; dwAllocationGranularity?: number } = {};
   GetSystemInfo(info);
   let prefetch: WindowsCalls["PrefetchVirtualMemory"] | null = null; // null: not looked up yet
+  // Without PartitionId (64-bit only), whose room is the padding before RegionSize anyway.
+  const MEMORY_BASIC_INFORMATION = koffi.struct({
+    BaseAddress: "void *",
+    AllocationBase: "void *",
+    AllocationProtect: "uint32_t",
+    RegionSize: "size_t",
+    State: "uint32_t",
+    Protect: "uint32_t",
+    Type: "uint32_t",
+  });
+  const VirtualQuery = k32.func("__stdcall", "VirtualQuery", "size_t", [
+    "void *",
+    koffi.out(koffi.pointer(MEMORY_BASIC_INFORMATION)),
+    "size_t",
+  ]);
+  const mbiSize = koffi.sizeof(MEMORY_BASIC_INFORMATION);
   return {
     CreateFileMappingW: k32.func(
       "void * __stdcall CreateFileMappingW(void *hFile, void *attributes, uint32_t protect, uint32_t maxHigh, uint32_t maxLow, void *name)",
@@ -134,6 +156,15 @@ export function bindWindows(koffi: Koffi): WindowsCalls {
         );
       }
       return prefetch;
+    },
+    CreateNamedMapping: k32.func(
+      "void * __stdcall CreateFileMappingW(void *hFile, void *attributes, uint32_t protect, uint32_t maxHigh, uint32_t maxLow, const char16_t *name)",
+    ),
+    OpenFileMappingW: k32.func("void * __stdcall OpenFileMappingW(uint32_t access, int inherit, const char16_t *name)"),
+    regionSize(addr) {
+      const out: { RegionSize?: number | bigint } = {};
+      if (VirtualQuery(addr, out, mbiSize) !== mbiSize) return 0;
+      return Number(out.RegionSize ?? 0);
     },
     uv_get_osfhandle,
     pageSize: info.dwPageSize ?? 0,
@@ -244,6 +275,54 @@ export function windowsSystem(koffi: Koffi): System {
     release(h: Handle): void {
       w.UnmapViewOfFile(h.addr);
       if (h.file !== null) w.CloseHandle(h.file);
+    },
+    openSection(how: SharedOpen, size: number): Section {
+      const name = `Local\\${how.name}`;
+      let section: Ptr;
+      let created = false;
+      if (how.create) {
+        section = w.CreateNamedMapping(INVALID_HANDLE_VALUE, null, PAGE_READWRITE, high(size), low(size), name);
+        if (section === null) throw win32Error(GetLastError(), "CreateFileMappingW");
+        // An existing section of that name: its handle, and its own size.
+        const existed = GetLastError() === ERROR_ALREADY_EXISTS;
+        if (existed && how.exclusive) {
+          w.CloseHandle(section);
+          throw win32Error(ERROR_ALREADY_EXISTS, "CreateFileMappingW");
+        }
+        created = !existed;
+      } else {
+        section = w.OpenFileMappingW(FILE_MAP_READ | (how.writable ? FILE_MAP_WRITE : 0), 0, name);
+        if (section === null) throw win32Error(GetLastError(), "OpenFileMappingW");
+      }
+      if (created) return { handle: section, size, created };
+      // The size of a section is what one view of all of it spans (page-rounded).
+      const whole = w.MapViewOfFile(section, FILE_MAP_READ, 0, 0, 0);
+      const error = whole === null ? GetLastError() : 0;
+      const actual = whole === null ? 0 : w.regionSize(whole);
+      if (whole !== null) w.UnmapViewOfFile(whole);
+      if (whole === null || actual === 0) {
+        w.CloseHandle(section);
+        throw win32Error(error || 87, "MapViewOfFile");
+      }
+      return { handle: section, size: actual, created };
+    },
+    mapSection(section: unknown, req: MapRequest): Handle {
+      // RDONLY and COPY maps are private, so that a stray write never faults; nothing to flush either way.
+      const copy = !req.shared;
+      const addr = w.MapViewOfFile(section as Ptr, copy ? FILE_MAP_COPY : FILE_MAP_WRITE, 0, 0, req.length);
+      if (addr === null) throw win32Error(GetLastError(), "MapViewOfFile");
+      // A handle of the map's own, closed when it is released: Wine drops a section's name with its last handle.
+      const out: Ptr[] = [null];
+      if (!w.DuplicateHandle(self, section as Ptr, self, out, 0, 0, DUPLICATE_SAME_ACCESS)) {
+        const code = GetLastError();
+        w.UnmapViewOfFile(addr);
+        throw win32Error(code, "DuplicateHandle");
+      }
+      // `shared` false: nothing to flush; `file` is only closed at release.
+      return { addr, length: req.length, shared: false, copy, file: out[0] ?? null, live: true, released: false };
+    },
+    closeSection(section: unknown): void {
+      w.CloseHandle(section as Ptr);
     },
     reserve() {
       // Extending a file on NTFS allocates its clusters: the API's ftruncate reports a full disk.

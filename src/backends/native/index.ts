@@ -13,7 +13,16 @@
 import { busyError, systemError, win32Error } from "../../api/errors.js";
 import { type Addon, loadAddon } from "../addon.js";
 import { systemAdvice } from "../advice.js";
-import type { Advice, Backend, BackendLoader, Capabilities, Mapping, MapRequest } from "../contract.js";
+import type {
+  Advice,
+  Backend,
+  BackendLoader,
+  Capabilities,
+  Mapping,
+  MapRequest,
+  Section,
+  SharedOpen,
+} from "../contract.js";
 import { onWorkerExit } from "../worker-exit.js";
 
 // Bits of the `flags` argument of map/protect (native/sys.h `Flags`).
@@ -22,6 +31,21 @@ const WRITABLE = 2;
 const EXEC = 4;
 const ANON = 8;
 const POPULATE = 16;
+
+// Bits of the `how` argument of shmOpen and openSection (native/addon.cc `SharedHow`).
+const CREATE = 1;
+const EXCLUSIVE = 2;
+const READ_WRITE = 4;
+
+const howBits = (how: SharedOpen): number =>
+  (how.create ? CREATE : 0) | (how.exclusive ? EXCLUSIVE : 0) | (how.writable ? READ_WRITE : 0);
+
+const mapFlags = (req: MapRequest): number =>
+  (req.shared ? SHARED : 0) |
+  (req.writable ? WRITABLE : 0) |
+  (req.exec ? EXEC : 0) |
+  (req.anon ? ANON : 0) |
+  (req.populate ? POPULATE : 0);
 
 const adviceIds: Record<Advice, number> = { normal: 0, random: 1, sequential: 2, willneed: 3, dontneed: 4 };
 
@@ -69,6 +93,7 @@ function create(a: Addon): Backend<number> {
     survivesFileFaults: a.handlesFaults,
     flushesOffThread: true,
     needsDescriptor: false,
+    sharesMemoryByName: typeof a.shmOpen === "function" || typeof a.mapSection === "function",
   });
   const napiCall = syscalls.indexOf("napi");
 
@@ -88,13 +113,7 @@ function create(a: Addon): Backend<number> {
       : undefined,
     reserve: (fd, offset, length) => check(a.reserve(fd, offset, length)),
     map(req: MapRequest): Mapping<number> {
-      const flags =
-        (req.shared ? SHARED : 0) |
-        (req.writable ? WRITABLE : 0) |
-        (req.exec ? EXEC : 0) |
-        (req.anon ? ANON : 0) |
-        (req.populate ? POPULATE : 0);
-      const buffer = a.map(req.fd, req.offset, req.length, flags);
+      const buffer = a.map(req.fd, req.offset, req.length, mapFlags(req));
       if (typeof buffer === "number") throw error(buffer, scratch[1] as number);
       return { buffer, handle: scratch[0] as number };
     },
@@ -104,6 +123,35 @@ function create(a: Addon): Backend<number> {
           // Any refusal (not Linux, an old kernel, a split range, no memory): the API copies instead.
           return typeof buffer === "object" ? { buffer, handle: scratch[0] as number } : undefined;
         }
+      : undefined,
+    shmOpen: a.shmOpen
+      ? (how: SharedOpen): number => {
+          check((a.shmOpen as NonNullable<Addon["shmOpen"]>)(how.name, howBits(how)));
+          return scratch[0] as number;
+        }
+      : undefined,
+    shmUnlink: a.shmUnlink ? (name) => check((a.shmUnlink as NonNullable<Addon["shmUnlink"]>)(name)) : undefined,
+    closeDescriptor: a.closeFd,
+    openSection: a.openSection
+      ? (how: SharedOpen, size: number): Section => {
+          const out = (a.openSection as NonNullable<Addon["openSection"]>)(how.name, howBits(how), size);
+          if (typeof out === "number") throw error(out, scratch[1] as number);
+          return { handle: out[0], size: out[1], created: out[2] };
+        }
+      : undefined,
+    mapSection: a.mapSection
+      ? (section: unknown, req: MapRequest): Mapping<number> => {
+          const buffer = (a.mapSection as NonNullable<Addon["mapSection"]>)(
+            section as number,
+            req.length,
+            mapFlags(req),
+          );
+          if (typeof buffer === "number") throw error(buffer, scratch[1] as number);
+          return { buffer, handle: scratch[0] as number };
+        }
+      : undefined,
+    closeSection: a.closeSection
+      ? (section) => (a.closeSection as NonNullable<Addon["closeSection"]>)(section as number)
       : undefined,
     flush: (handle, offset, length) => check(a.flush(handle, offset, length)),
     flushAsync(handle, offset, length) {
