@@ -317,10 +317,19 @@ export function openSharedMemory(
   name: string,
   options: { readonly [K in keyof SharedMemoryOptions]?: unknown } = {},
 ): MMap {
+  return openSharedMemoryWith(undefined, name, options);
+}
+
+/** @internal {@link openSharedMemory} with a given backend (unit tests); undefined: the selected one. */
+export function openSharedMemoryWith(
+  given: Backend | undefined,
+  name: string,
+  options: { readonly [K in keyof SharedMemoryOptions]?: unknown },
+): MMap {
   const request = checkOptions(options);
   const windowsCall = request.create ? "CreateFileMappingW" : "OpenFileMappingW";
   const bare = checkSharedName(name, process.platform === "win32" ? windowsCall : "shm_open");
-  const backend = sharingBackend("openSharedMemory()");
+  const backend = given ?? sharingBackend("openSharedMemory()");
   const how: SharedOpen = {
     name: bare,
     create: request.create,

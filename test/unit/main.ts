@@ -12,6 +12,8 @@ import "./fallback-target.test.js";
 import "./fallback-changes.test.js";
 import "./lifetime.test.js";
 import "./cli.test.js";
+import "./resize.test.js";
+import "./native-glue.test.js";
 import { selfTestPrefix } from "./harness.test.js";
 
 // PORTABLE_MMAP_HARNESS_SELF_TEST: only the tests harness.test.ts registers to misbehave on purpose.

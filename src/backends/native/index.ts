@@ -74,7 +74,8 @@ function idleSweeper(a: Addon): () => void {
   };
 }
 
-function create(a: Addon): Backend<number> {
+/** @internal The backend over a loaded addon (exported for unit tests, which give it a scripted one). */
+export function create(a: Addon): Backend<number> {
   const { scratch, syscalls, fileSize } = a;
   const error = a.windows
     ? (code: number, sys: number) => win32Error(code, syscalls[sys] ?? "unknown")
