@@ -3,7 +3,7 @@
  * with its blocks reserved. Used by `map.ts` when mapping and by `mmap.ts`
  * (`fileSize()`, `resize()`).
  */
-import { fstatSync, ftruncateSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, openSync } from "node:fs";
 import type { Backend } from "../backends/contract.js";
 import { fromNodeError } from "./errors.js";
 
@@ -38,17 +38,48 @@ export function growFile(backend: Backend, fd: number, size: number, offset: num
     }
   }
   try {
-    ftruncateSync(fd, end);
+    setFileSize(fd, end);
   } catch (error) {
     truncateBack(fd, size);
     throw fromNodeError(error, "ftruncate");
   }
 }
 
+/**
+ * `ftruncate`, also on a descriptor the runtime did not open itself (a
+ * backend's `shm_open`): Deno's `node:fs` refuses those (EBADF), so the file
+ * is then reopened through /proc/self/fd (Linux) or /dev/fd (macOS, the
+ * BSDs) and truncated through that descriptor. Throws the first error where
+ * neither works.
+ */
+export function setFileSize(fd: number, size: number): void {
+  try {
+    ftruncateSync(fd, size);
+    return;
+  } catch (error) {
+    if ((error as { code?: string }).code !== "EBADF") throw error;
+    for (const dir of ["/proc/self/fd", "/dev/fd"]) {
+      let own: number;
+      try {
+        own = openSync(`${dir}/${fd}`, "r+");
+      } catch {
+        continue;
+      }
+      try {
+        ftruncateSync(own, size);
+        return;
+      } finally {
+        closeSync(own);
+      }
+    }
+    throw error;
+  }
+}
+
 /** Puts the file back to `size` after a failure; the failure is what gets reported. */
 export function truncateBack(fd: number, size: number): void {
   try {
-    ftruncateSync(fd, size);
+    setFileSize(fd, size);
   } catch {
     // The error that made us undo is the one to report.
   }

@@ -15,11 +15,10 @@
  * maps read the file again (a stray write to one never reached the file,
  * and is not carried over).
  */
-import { ftruncateSync } from "node:fs";
 import type { Backend, Mapping } from "../backends/contract.js";
 import { ANON, COPY, EXEC, RDONLY, RDWR } from "./constants.js";
 import { fromNodeError, invalidArgValue, noFileError, outOfRange, systemError, unsupportedError } from "./errors.js";
-import { fileSize, truncateBack } from "./file.js";
+import { fileSize, setFileSize, truncateBack } from "./file.js";
 import { adoptFd, type State } from "./lifetime.js";
 import type { MMap } from "./mmap.js";
 
@@ -122,7 +121,7 @@ export function resize(old: OldMap, newLength: number, truncate: boolean, remap:
   }
   if (truncate && shrinks) {
     try {
-      ftruncateSync(fd, old.fileOffset + newLength);
+      setFileSize(fd, old.fileOffset + newLength);
     } catch (error) {
       next.unmap();
       const coded = fromNodeError(error, "ftruncate");

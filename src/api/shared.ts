@@ -5,7 +5,6 @@
  * path (`mapChecked`, which keeps it for the map), and Windows backends map a
  * named section of the paging file.
  */
-import { ftruncateSync } from "node:fs";
 import type { Backend, Section, SharedOpen } from "../backends/contract.js";
 import { maxLength } from "./buffers.js";
 import { type Checked, COPY, RDONLY, RDWR } from "./constants.js";
@@ -18,7 +17,7 @@ import {
   unsupportedError,
   withPath,
 } from "./errors.js";
-import { fileSize, growFile } from "./file.js";
+import { fileSize, growFile, setFileSize } from "./file.js";
 import { adoptDescriptor, closeDescriptor } from "./lifetime.js";
 import { checkMapCount } from "./limits.js";
 import { mapChecked } from "./map.js";
@@ -148,7 +147,7 @@ function sizeSegment(backend: Backend, fd: number, from: number, to: number): vo
   }
   // macOS reserves nothing for shared memory, and sets a segment's size once.
   try {
-    ftruncateSync(fd, to);
+    setFileSize(fd, to);
   } catch (error) {
     throw fromNodeError(error, "ftruncate");
   }
