@@ -178,10 +178,25 @@ function putBack(old: OldMap, next: MMap, newLength: number): void {
 function carryOver(s: State, next: MMap, newLength: number): void {
   const count = Math.min(s.length, newLength);
   if (count === 0) return;
+  const source = new Uint8Array(s.buffer, s.delta, count);
   const readOnly = !next.pagesWritable;
+  // Zeros are what the new pages hold already. (Windows cannot make a read-only view of an
+  // anonymous section writable: there such a map's bytes never stop being zeros.)
+  if (readOnly && allZero(source)) return;
   if (readOnly) next.protect(RDWR);
-  new Uint8Array(next.buffer, next.byteOffset, count).set(new Uint8Array(s.buffer, s.delta, count));
+  new Uint8Array(next.buffer, next.byteOffset, count).set(source);
   if (readOnly) next.protect(RDONLY | (next.prot & EXEC));
+}
+
+const zeros = new Uint8Array(65_536);
+
+/** Whether every byte is 0, compared in native chunks. */
+function allZero(bytes: Uint8Array): boolean {
+  for (let at = 0; at < bytes.length; at += zeros.length) {
+    const part = bytes.subarray(at, at + zeros.length);
+    if (Buffer.compare(part, zeros.subarray(0, part.length)) !== 0) return false;
+  }
+  return true;
 }
 
 /** `carryOver` for an `ANON` map; if it fails, the new map goes and the error is thrown. */

@@ -71,6 +71,14 @@ describe("resize() when the old map cannot be unmapped", () => {
     n.unmap();
   });
 
+  test("an ANON map of zeros whose new pages take no writes needs no copy, so no protect", () => {
+    const { backend, protects } = busyBackend();
+    const m = mapChecked(backend, -1, 4096, RDONLY | EXEC, ANON, 0, false, false);
+    const n = m.resize(10_000);
+    assert.deepEqual(protects, []);
+    assert.ok(n.every((b) => b === 0));
+  });
+
   test("an ANON map copied: a new map whose pages take no writes is made writable for the copy", () => {
     const { backend, protects } = busyBackend();
     const m = mapChecked(backend, -1, 4096, RDONLY | EXEC, ANON, 0, false, false);
@@ -89,6 +97,7 @@ describe("resize() when the old map cannot be unmapped", () => {
       },
     });
     const m = mapChecked(backend, -1, 4096, RDONLY | EXEC, ANON, 0, false, false);
+    new Uint8Array(m.buffer).fill(3); // bytes to copy: zeros would need no copy
     assert.throws(() => m.resize(8192), { code: "EACCES", syscall: "mprotect" });
     assert.equal(m.unmapped, false);
   });
