@@ -3,9 +3,10 @@
  * with its blocks reserved. Used by `map.ts` when mapping and by `mmap.ts`
  * (`fileSize()`, `resize()`).
  */
-import { closeSync, fstatSync, ftruncateSync, openSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync } from "node:fs";
 import type { Backend } from "../backends/contract.js";
 import { fromNodeError } from "./errors.js";
+import { reopen } from "./reopen.js";
 
 /** Size of a regular file, or -1 for anything else (which not every backend can map). */
 export function fileSize(backend: Backend, fd: number): number {
@@ -58,21 +59,17 @@ export function setFileSize(fd: number, size: number): void {
     return;
   } catch (error) {
     if ((error as { code?: string }).code !== "EBADF") throw error;
-    for (const dir of ["/proc/self/fd", "/dev/fd"]) {
-      let own: number;
-      try {
-        own = openSync(`${dir}/${fd}`, "r+");
-      } catch {
-        continue;
-      }
-      try {
-        ftruncateSync(own, size);
-        return;
-      } finally {
-        closeSync(own);
-      }
+    let own: number;
+    try {
+      own = reopen(fd).fd;
+    } catch {
+      throw error;
     }
-    throw error;
+    try {
+      ftruncateSync(own, size);
+    } finally {
+      closeSync(own);
+    }
   }
 }
 

@@ -6,6 +6,7 @@
  * refused with a clear ENOMEM well before that.
  */
 import { readFileSync } from "node:fs";
+import type { Backend } from "../backends/contract.js";
 import { systemError } from "./errors.js";
 import { readEnv } from "./setting.js";
 
@@ -40,9 +41,27 @@ export function mapLimit(): number {
   return limit;
 }
 
-/** Throws ENOMEM when `live` maps already reach the limit. */
-export function checkMapCount(live: number): void {
-  if (live < mapLimit()) return;
+// Maps being made to replace a live one (resize): each may pass the limit by one, as it adds none.
+let replacing = 0;
+
+/** Runs `make`, which maps a region that replaces a live map (`resize()`): the limit lets that one map through. */
+export function replacingMap<T>(make: () => T): T {
+  replacing++;
+  try {
+    return make();
+  } finally {
+    replacing--;
+  }
+}
+
+/** Throws ENOMEM when the backend's live maps already reach the limit (backends that count them). */
+export function checkLimitOf(backend: Backend): void {
+  if (backend.counters) checkMapCount(backend.counters[1] as number, replacing > 0 ? 1 : 0);
+}
+
+/** Throws ENOMEM when `live` maps already reach the limit (passed by `over`). */
+export function checkMapCount(live: number, over = 0): void {
+  if (live < mapLimit() + over) return;
   const error = systemError("ENOMEM", "mmap");
   error.message += `: ${live} maps are live, close to the limit of mappings per process (vm.max_map_count, or ${MAX_MAPS_ENV}); call unmap() on maps no longer needed (garbage collection releases dropped maps only eventually)`;
   throw error;

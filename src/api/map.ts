@@ -18,8 +18,8 @@ import {
 } from "./constants.js";
 import { fromNodeError, invalidArgType, invalidArgValue, outOfRange, systemError, withPath } from "./errors.js";
 import { fileSize, growFile, truncateBack } from "./file.js";
-import { checkMapCount } from "./limits.js";
-import { createMMap, isShared, isValidProt, type MMap, setRemap } from "./mmap.js";
+import { checkLimitOf } from "./limits.js";
+import { adoptMapping, createMMap, isShared, isValidProt, type MMap, setRemap } from "./mmap.js";
 import { populateFits } from "./populate.js";
 import { selectedBackend } from "./select.js";
 import { checkInteger } from "./validate.js";
@@ -185,7 +185,7 @@ export function mapChecked(
           length,
         );
       }
-      if (length > 0 && backend.counters) checkMapCount(backend.counters[1] as number);
+      if (length > 0) checkLimitOf(backend);
       growFile(backend, fd, size, offset, offset + length);
       grownFrom = size;
     }
@@ -209,7 +209,7 @@ export function mapChecked(
       fileKept: keepOpen,
     });
   }
-  if (backend.counters) checkMapCount(backend.counters[1] as number);
+  checkLimitOf(backend);
   const shared = !anon && isShared(prot);
   // RDONLY|EXEC is mapped read and execute only: never writable and executable at once unless asked for.
   let writable = prot !== (RDONLY | EXEC);
@@ -266,23 +266,15 @@ export function mapChecked(
 setRemap({
   map: (backend, fd, length, prot, flags, offset, grow, keepOpen) =>
     mapChecked(backend, fd, length, prot, flags, offset, grow, keepOpen, keepOpen),
-  checkLimit(backend) {
-    if (backend.counters) checkMapCount(backend.counters[1] as number);
-  },
   adopt: (backend, mapping, length, prot, flags) =>
-    createMMap({
+    adoptMapping(
       backend,
+      mapping,
+      length,
       prot,
       flags,
-      fileOffset: 0,
-      delta: 0,
-      length,
-      handle: mapping.handle,
-      buffer: mapping.buffer,
-      pagesWritable: prot !== (RDONLY | EXEC) || !backend.capabilities.enforcesProtection,
-      fd: undefined,
-      fileKept: false,
-    }),
+      prot !== (RDONLY | EXEC) || !backend.capabilities.enforcesProtection,
+    ),
 });
 
 /**

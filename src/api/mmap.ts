@@ -3,7 +3,7 @@
  * explicit unmap, no use after unmap or after the memory moved to another
  * buffer, unmap waiting for pending flushes, faults reported on the next call.
  */
-import type { Advice, Backend, BackendName } from "../backends/contract.js";
+import type { Advice, Backend, BackendName, Mapping } from "../backends/contract.js";
 import { checkAdvice } from "./advice.js";
 import { detachPlain, maxLength } from "./buffers.js";
 import { ANON, type Checked, COPY, EXEC, type MapFlags, type PageProt, type Prot, RDONLY, RDWR } from "./constants.js";
@@ -694,6 +694,36 @@ export function createMMap(init: MMapInit): MMap {
   } finally {
     constructing = false;
   }
+}
+
+/**
+ * @internal An `MMap` over a whole mapping that the backend made without
+ * `map.ts` (pages moved by `resize()`, a view of a Windows named section): at
+ * offset 0, owning no descriptor.
+ */
+export function adoptMapping(
+  backend: Backend,
+  mapping: Mapping<unknown>,
+  length: number,
+  prot: number,
+  flags: number,
+  pagesWritable: boolean,
+  segmentSize?: number,
+): MMap {
+  return createMMap({
+    backend,
+    prot,
+    flags,
+    fileOffset: 0,
+    delta: 0,
+    length,
+    handle: mapping.handle,
+    buffer: mapping.buffer,
+    pagesWritable,
+    fd: undefined,
+    fileKept: false,
+    segmentSize,
+  });
 }
 
 const validProts: readonly number[] = [RDONLY, RDWR, COPY, RDONLY | EXEC, RDWR | EXEC, COPY | EXEC];

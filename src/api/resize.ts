@@ -20,6 +20,7 @@ import { ANON, COPY, EXEC, RDONLY, RDWR } from "./constants.js";
 import { fromNodeError, invalidArgValue, noFileError, outOfRange, systemError, unsupportedError } from "./errors.js";
 import { fileSize, setFileSize, truncateBack } from "./file.js";
 import { adoptFd, type State } from "./lifetime.js";
+import { checkLimitOf, replacingMap } from "./limits.js";
 import type { MMap } from "./mmap.js";
 
 /** How `resize` makes the new map; `map.ts` provides it, so that this file does not import it. */
@@ -35,8 +36,6 @@ export interface Remap {
     grow: boolean,
     keepOpen: boolean,
   ): MMap;
-  /** Throws what mapping one more region would (the limit of live maps), before `move`. */
-  checkLimit(backend: Backend): void;
   /** An `MMap` over an anonymous mapping the backend already made (`move`). */
   adopt(backend: Backend, mapping: Mapping<unknown>, length: number, prot: number, flags: number): MMap;
 }
@@ -56,6 +55,11 @@ export interface OldMap {
 
 /** The old map's state must have passed `#live("resize")`; `newLength` and `truncate` are checked. */
 export function resize(old: OldMap, newLength: number, truncate: boolean, remap: Remap): MMap {
+  // The new map replaces the old: at the limit of live maps it is let through.
+  return replacingMap(() => resizeLive(old, newLength, truncate, remap));
+}
+
+function resizeLive(old: OldMap, newLength: number, truncate: boolean, remap: Remap): MMap {
   const s = old.state;
   if (s.pending > 0) {
     const error = systemError("EBUSY", "resize");
@@ -139,7 +143,8 @@ export function resize(old: OldMap, newLength: number, truncate: boolean, remap:
  */
 function resizeAnon(old: OldMap, newLength: number, remap: Remap): MMap {
   const s = old.state;
-  if (s.backend.move) remap.checkLimit(s.backend);
+  // The old range stays mapped until its unmap below: one mapping more meanwhile.
+  if (s.backend.move) checkLimitOf(s.backend);
   const moved = s.backend.move?.(s.handle, newLength);
   let next: MMap;
   if (moved) {

@@ -19,9 +19,9 @@ import {
 } from "./errors.js";
 import { fileSize, growFile, setFileSize } from "./file.js";
 import { adoptDescriptor, closeDescriptor } from "./lifetime.js";
-import { checkMapCount } from "./limits.js";
+import { checkLimitOf } from "./limits.js";
 import { mapChecked } from "./map.js";
-import { createMMap, type MMap } from "./mmap.js";
+import { adoptMapping, type MMap } from "./mmap.js";
 import { selectedBackend } from "./select.js";
 import { checkInteger } from "./validate.js";
 
@@ -215,7 +215,7 @@ function openWindows(backend: Backend, how: SharedOpen, r: Request): MMap {
     const length = r.size ?? section.size;
     if (length > section.size) throw pastEnd(length, section.size, " (a segment cannot grow on Windows)");
     if (length > maxLength) throw outOfRange("options.size", `<= ${maxLength} (the runtime's largest buffer)`, length);
-    if (backend.counters) checkMapCount(backend.counters[1] as number);
+    checkLimitOf(backend);
     const shared = r.prot === RDWR;
     const mapping = (backend.mapSection as NonNullable<Backend["mapSection"]>)(section.handle, {
       fd: -1,
@@ -227,20 +227,7 @@ function openWindows(backend: Backend, how: SharedOpen, r: Request): MMap {
       anon: false,
       populate: false,
     });
-    return createMMap({
-      backend,
-      prot: r.prot,
-      flags: 0,
-      fileOffset: 0,
-      delta: 0,
-      length,
-      handle: mapping.handle,
-      buffer: mapping.buffer,
-      pagesWritable: true,
-      fd: undefined,
-      fileKept: false,
-      segmentSize: section.size,
-    });
+    return adoptMapping(backend, mapping, length, r.prot, 0, true, section.size);
   } finally {
     backend.closeSection?.(section.handle);
   }

@@ -164,13 +164,18 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
     return result;
   },
 
-  /** Live maps up to the limit (PORTABLE_MMAP_MAX_MAPS in the environment), one more, then unmap one and map again. */
+  /**
+   * Live maps up to the limit (PORTABLE_MMAP_MAX_MAPS in the environment), one
+   * more; at the limit a file map and an ANON map are resized (each replaces a
+   * live map, so the limit lets it through) and a new map is still refused;
+   * then unmap one and map again.
+   */
   async "map-limit"(file) {
     const limit = Number(process.env.PORTABLE_MMAP_MAX_MAPS);
     const fd = fs.openSync(file, "r");
-    const maps: MMap[] = [];
+    const maps: MMap[] = [mapFile(file, { keepOpen: true }), mapRegion(null, 4096, RDWR, ANON)];
     let refused: Result | undefined;
-    for (let i = 0; i <= limit + 5 && !refused; i++) {
+    for (let i = maps.length; i <= limit + 5 && !refused; i++) {
       try {
         maps.push(mapRegion(fd, 4096));
       } catch (error) {
@@ -178,12 +183,21 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
         refused = { at: i, code: codeOf(error), syscall: e.syscall, advice: /unmap\(\)/.test(e.message) };
       }
     }
+    maps[0] = (maps[0] as MMap).resize(2048);
+    maps[1] = (maps[1] as MMap).resize(8192);
+    const resized = maps.slice(0, 2).map((m) => m.length);
+    let stillRefused: string | null = null;
+    try {
+      maps.push(mapRegion(fd, 4096));
+    } catch (error) {
+      stillRefused = codeOf(error);
+    }
     maps.pop()?.unmap();
     const again = mapRegion(fd, 4096);
     again.unmap();
     for (const m of maps) m.unmap();
     fs.closeSync(fd);
-    return { refused: refused ?? null, againLength: 4096 };
+    return { refused: refused ?? null, resized, stillRefused, againLength: 4096 };
   },
 
   /**

@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { type Reopened, reopen } from "../../api/reopen.js";
 import { descriptorFlags } from "./fdinfo.js";
 
 /** Whether `fd` still refers to the file `identity` was taken from. */
@@ -16,41 +17,14 @@ export function sameFile(fd: number, identity: fs.BigIntStats): boolean {
   }
 }
 
-/** A descriptor of the backend's own, from {@link openOwnDescriptor}. */
-export interface OwnDescriptor {
-  readonly fd: number;
-  /**
-   * Opened as a new open file description (/proc/self/fd on Linux), so
-   * without the caller's O_APPEND. Opening /dev/fd/N on macOS and the BSDs
-   * duplicates the caller's descriptor instead, O_APPEND included.
-   */
-  readonly fresh: boolean;
-}
-
 /**
  * Reopens the file behind `fd` read-write through /proc/self/fd (Linux) or
- * /dev/fd (macOS, the BSDs). Throws the error of the last attempt (EMFILE,
- * EACCES, ...) where neither works.
+ * /dev/fd (macOS, the BSDs), making sure it is the same file. Throws the
+ * error of the last attempt (EMFILE, EACCES, ...) where neither works.
  */
-export function openOwnDescriptor(fd: number): OwnDescriptor {
+export function openOwnDescriptor(fd: number): Reopened {
   const identity = fs.fstatSync(fd, { bigint: true });
-  let failure: unknown = Object.assign(new Error("ENOENT: no such file or directory, open '/dev/fd'"), {
-    code: "ENOENT",
-    errno: -2,
-    syscall: "open",
-  });
-  for (const dir of ["/proc/self/fd", "/dev/fd"]) {
-    let own = -1;
-    try {
-      own = fs.openSync(`${dir}/${fd}`, "r+");
-    } catch (error) {
-      failure = error;
-      continue;
-    }
-    if (sameFile(own, identity)) return { fd: own, fresh: dir === "/proc/self/fd" };
-    fs.closeSync(own);
-  }
-  throw failure;
+  return reopen(fd, (own) => sameFile(own, identity));
 }
 
 /**
