@@ -191,28 +191,27 @@ async function main(): Promise<void> {
       // child.js shm-unmap-gc <name> (--expose-gc): creates it, unmaps it, collects, then opens it again
       api.openSharedMemory(file as string, { size: 4096, create: true, exclusive: true }).unmap();
       await collectGarbage();
-      try {
-        const m = api.openSharedMemory(file as string);
-        print({ length: m.length });
-        m.unmap();
-      } catch (error) {
-        print({ code: (error as { code?: string }).code });
-      }
+      printOpen(file as string);
       break;
     }
     case "shm-open": {
       // child.js shm-open <name>: the code of opening it, or its length
-      try {
-        const m = api.openSharedMemory(file as string);
-        print({ length: m.length });
-        m.unmap();
-      } catch (error) {
-        print({ code: (error as { code?: string }).code });
-      }
+      printOpen(file as string);
       break;
     }
     default:
       throw new Error(`unknown command ${command}`);
+  }
+}
+
+/** Prints the length of the named shared memory, opened and unmapped, or the code of opening it. */
+function printOpen(name: string): void {
+  try {
+    const m = api.openSharedMemory(name);
+    print({ length: m.length });
+    m.unmap();
+  } catch (error) {
+    print({ code: (error as { code?: string }).code });
   }
 }
 

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import { Worker } from "node:worker_threads";
 import * as zlib from "node:zlib";
 import { ANON, backendInfo, MMap, mapFile, mapRegion, RDWR } from "portable-mmap";
+import { byobRead } from "./byob.js";
 import { collectGarbage, forceGc } from "./gc.js";
 import type { HoldMaps, PostMoved } from "./worker-tasks.js";
 
@@ -263,18 +264,10 @@ const scenarios: Record<string, (file: string, other: string) => Promise<Result>
 async function byob(file: string, whole: boolean): Promise<Result> {
   {
     const m = mapFile(file, { prot: RDWR });
-    const stream = new ReadableStream({
-      type: "bytes",
-      pull(controller) {
-        const request = controller.byobRequest as ReadableStreamBYOBRequest;
-        (request.view as Uint8Array)[0] = 7;
-        request.respond(1);
-      },
-    });
-    const { value } = await stream.getReader({ mode: "byob" }).read(whole ? m : m.subarray(0, 4096));
-    const moved = new Uint8Array((value as Uint8Array).buffer);
-    const result: Result = { valueLength: value?.length, mapLength: m.length, movedLength: moved.length };
-    result.valueType = `${value?.constructor.name}${value instanceof MMap ? " (an MMap)" : ""}`;
+    const value = await byobRead(whole ? m : m.subarray(0, 4096));
+    const moved = new Uint8Array(value.buffer);
+    const result: Result = { valueLength: value.length, mapLength: m.length, movedLength: moved.length };
+    result.valueType = `${value.constructor.name}${value instanceof MMap ? " (an MMap)" : ""}`;
     for (const [name, call] of [
       ["flush", () => m.flush()],
       ["asBuffer", () => m.asBuffer()],

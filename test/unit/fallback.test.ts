@@ -8,12 +8,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, test } from "vitest";
-import type { MapRequest } from "../../src/backends/contract.js";
 import { openOwnDescriptor } from "../../src/backends/fallback/descriptor.js";
 import { createBackend } from "../../src/backends/fallback/index.js";
 import { readAt, writeAt } from "../../src/backends/fallback/io.js";
 import { placementOf, writeFirstByte } from "../../src/backends/fallback/placement.js";
 import { testUnless } from "../unless.js";
+import { sharedRequest } from "./fixtures.js";
 
 const linux = process.platform === "linux";
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portable-mmap-unit-"));
@@ -36,16 +36,7 @@ describe("fallback memory", () => {
       const file = fileWith(Buffer.alloc(8192, 1));
       const fd = fs.openSync(file, "r+");
       try {
-        const request: MapRequest = {
-          fd,
-          offset: 0,
-          length: 8192,
-          shared: true,
-          writable: true,
-          exec: false,
-          anon: false,
-          populate: false,
-        };
+        const request = sharedRequest(fd, 8192);
         const before = openDescriptors();
         // The map works, and holds a descriptor of its own until unmap: the count can tell.
         const backend = createBackend();

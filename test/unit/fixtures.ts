@@ -131,3 +131,8 @@ export function mapShared<H>(backend: Backend<H>, file: string, length: number):
     fs.closeSync(fd);
   }
 }
+
+/** A request for a shared, writable map of `length` bytes of `fd` from offset 0 (`fd` -1: a section's view). */
+export function sharedRequest(fd: number, length: number): MapRequest {
+  return { fd, offset: 0, length, shared: true, writable: true, exec: false, anon: false, populate: false };
+}

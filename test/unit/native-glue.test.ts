@@ -6,19 +6,10 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "vitest";
 import type { Addon } from "../../src/backends/addon.js";
-import type { MapRequest } from "../../src/backends/contract.js";
 import { create } from "../../src/backends/native/index.js";
+import { sharedRequest } from "./fixtures.js";
 
-const request: MapRequest = {
-  fd: -1,
-  offset: 0,
-  length: 8192,
-  shared: true,
-  writable: true,
-  exec: false,
-  anon: false,
-  populate: false,
-};
+const request = sharedRequest(-1, 8192);
 
 /** An addon as the Windows build looks to the glue: section calls that record their arguments. */
 function windowsAddon(fail: boolean) {
