@@ -244,7 +244,12 @@ int FileSize(int fd, double* size, Sys* sys) {
   struct stat about;
   *sys = kFstat;
   if (fstat(fd, &about) != 0) return errno;
-  *size = S_ISREG(about.st_mode) ? static_cast<double>(about.st_size) : -1;
+  bool sized = S_ISREG(about.st_mode);
+#ifdef __APPLE__
+  // A POSIX shared-memory segment's mode has no file type on macOS, yet it has a size.
+  sized = sized || (about.st_mode & S_IFMT) == 0;
+#endif
+  *size = sized ? static_cast<double>(about.st_size) : -1;
   return 0;
 }
 

@@ -17,7 +17,31 @@ export function fileSize(backend: Backend, fd: number): number {
   } catch (error) {
     throw fromNodeError(error, "fstat");
   }
-  return stats.isFile() ? stats.size : -1;
+  return stats.isFile() || isMacSegmentMode(stats.mode) ? stats.size : -1;
+}
+
+const S_IFMT = 0o170000;
+
+/**
+ * macOS reports a POSIX shared-memory segment's mode without a file type
+ * (its `fstat` gives only the permission bits), yet it has a size and maps
+ * like a file.
+ */
+function isMacSegmentMode(mode: number): boolean {
+  return process.platform === "darwin" && (mode & S_IFMT) === 0;
+}
+
+/**
+ * Whether `fd` is a POSIX shared-memory segment on macOS, whose size the
+ * system sets once (the first `ftruncate`) and never changes.
+ */
+export function isMacSegment(fd: number): boolean {
+  if (process.platform !== "darwin") return false;
+  try {
+    return isMacSegmentMode(fstatSync(fd).mode);
+  } catch {
+    return false;
+  }
 }
 
 // Where a file system cannot reserve blocks the file is only extended (sparse).

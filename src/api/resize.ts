@@ -18,7 +18,7 @@
 import type { Backend, Mapping } from "../backends/contract.js";
 import { ANON, COPY, EXEC, RDONLY, RDWR } from "./constants.js";
 import { fromNodeError, invalidArgValue, noFileError, outOfRange, systemError, unsupportedError } from "./errors.js";
-import { fileSize, setFileSize, truncateBack } from "./file.js";
+import { fileSize, isMacSegment, setFileSize, truncateBack } from "./file.js";
 import { adoptFd, type State } from "./lifetime.js";
 import { checkLimitOf, replacingMap } from "./limits.js";
 import type { MMap } from "./mmap.js";
@@ -78,6 +78,12 @@ function resizeLive(old: OldMap, newLength: number, truncate: boolean, remap: Re
     );
   }
   if (!s.fileKept || s.fd === undefined) throw noFileError("resize");
+  // macOS sets a segment's size once: a map of it may change length within it, no more.
+  if (isMacSegment(s.fd) && (truncate || old.fileOffset + newLength > fileSize(s.backend, s.fd))) {
+    throw unsupportedError(
+      "resize() cannot change the size of a shared-memory segment on macOS: the system sets a segment's size once, when it is created; create another segment of the size you need",
+    );
+  }
   const shrinks = newLength < s.length;
   if (truncate && shrinks && !s.backend.capabilities.releasesFileOnUnmap) {
     // Windows keeps the old view (and its hold on the file's length) until the buffer is collected.

@@ -192,6 +192,9 @@ function openPosix(backend: Backend, how: SharedOpen, r: Request): MMap {
       sizeSegment(backend, fd, 0, length);
     } else if (length > current) {
       if (!r.create || r.exclusive) throw pastEnd(length, current, "; create: true grows it");
+      if (current > 0 && process.platform === "darwin") {
+        throw pastEnd(length, current, " (macOS sets a segment's size once: it cannot grow)");
+      }
       sizeSegment(backend, fd, current, length);
     }
     return mapChecked(backend, fd, length, r.prot, 0, 0, false, true, true);
@@ -316,6 +319,11 @@ export function openSharedMemoryWith(
   const windowsCall = request.create ? "CreateFileMappingW" : "OpenFileMappingW";
   const bare = checkSharedName(name, process.platform === "win32" ? windowsCall : "shm_open");
   const backend = given ?? sharingBackend("openSharedMemory()");
+  if (request.prot === COPY && process.platform === "darwin") {
+    throw unsupportedError(
+      "openSharedMemory() cannot map a segment with COPY on macOS: the system maps shared memory only shared (MAP_SHARED); map it RDWR and copy the bytes you need",
+    );
+  }
   const how: SharedOpen = {
     name: bare,
     create: request.create,

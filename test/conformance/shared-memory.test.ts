@@ -16,6 +16,7 @@ import {
   EXEC,
   MmapSystemError,
   openSharedMemory,
+  pageSize,
   RDONLY,
   RDWR,
   unlinkSharedMemory,
@@ -31,6 +32,8 @@ import type { SharedAdd } from "./worker-tasks.js";
 const SystemError = MmapSystemError as unknown as ErrorConstructor;
 const windows = process.platform === "win32";
 const linux = process.platform === "linux";
+/** macOS maps segments only shared, sets a segment's size once, and rounds it up to the page size. */
+const mac = process.platform === "darwin";
 const shares = caps.sharesMemoryByName;
 const noSharing = shares ? undefined : `the ${backendName} backend cannot share memory (sharesMemoryByName: false)`;
 
@@ -231,11 +234,19 @@ describe("named shared memory between processes and threads", () => {
 
   testUnless(
     noSharing,
-    "RDONLY and COPY maps see the segment's writes; their own writes stay in this process",
+    "RDONLY and COPY maps see the segment's writes; their own writes stay in this process (macOS: COPY is ERR_MMAP_UNSUPPORTED)",
     async () => {
       await withName((name) => {
         const m = openSharedMemory(name, { size: 4096, create: true });
         const ro = openSharedMemory(name, { prot: RDONLY });
+        if (mac) {
+          // The system maps shared memory only MAP_SHARED: refused before any system call.
+          throwsCode(() => openSharedMemory(name, { prot: COPY }), Error, ErrorCodes.UNSUPPORTED);
+          m[10] = 77;
+          assert.equal(ro[10], 77);
+          for (const x of [m, ro]) x.unmap();
+          return;
+        }
         const copy = openSharedMemory(name, { prot: COPY });
         try {
           assert.equal(ro.prot, RDONLY);
@@ -322,13 +333,15 @@ describe("named shared memory: opening, sizes and errors", () => {
   testUnless(noSharing, "fileSize() is the segment's size now (POSIX: create without exclusive grows it)", async () => {
     await withName((name) => {
       const m = openSharedMemory(name, { size: 10_000, create: true });
+      // macOS rounds a segment's size up to the page size.
+      const size = mac ? Math.ceil(10_000 / pageSize()) * pageSize() : 10_000;
       try {
         assert.equal(m.length, 10_000);
-        assert.equal(m.fileSize(), 10_000);
-        if (windows) {
-          // A section cannot grow: a larger size is refused, the segment unchanged.
-          throwsCode(() => openSharedMemory(name, { size: 20_000, create: true }), RangeError, ErrorCodes.OUT_OF_RANGE);
-          assert.equal(m.fileSize(), 10_000);
+        assert.equal(m.fileSize(), size);
+        if (windows || mac) {
+          // A section, or a macOS segment, cannot grow: a larger size is refused, the segment unchanged.
+          throwsCode(() => openSharedMemory(name, { size: 40_000, create: true }), RangeError, ErrorCodes.OUT_OF_RANGE);
+          assert.equal(m.fileSize(), size);
         } else {
           const grown = openSharedMemory(name, { size: 20_000, create: true });
           assert.equal(grown.length, 20_000);
@@ -347,6 +360,16 @@ describe("named shared memory: opening, sizes and errors", () => {
     await withName((name) => {
       const m = openSharedMemory(name, { size: 8192, create: true });
       m[0] = 7;
+      if (mac) {
+        // The segment's size is set once: a map of it may shrink, the segment may not change.
+        throwsCode(() => m.resize(1 << 20), Error, ErrorCodes.UNSUPPORTED);
+        throwsCode(() => m.resize(100, { truncate: true }), Error, ErrorCodes.UNSUPPORTED);
+        assert.equal(m.unmapped, false, "the map is left as it was");
+        const shrunk = m.resize(100);
+        assert.equal(shrunk[0], 7);
+        shrunk.unmap();
+        return;
+      }
       if (windows) {
         throwsCode(() => m.resize(16_384), Error, ErrorCodes.UNSUPPORTED);
         assert.equal(m.unmapped, false, "the map is left as it was");
