@@ -14,6 +14,7 @@ import "./lifetime.test.js";
 import "./cli.test.js";
 import "./resize.test.js";
 import "./native-glue.test.js";
+import "./file.test.js";
 import { selfTestPrefix } from "./harness.test.js";
 
 // PORTABLE_MMAP_HARNESS_SELF_TEST: only the tests harness.test.ts registers to misbehave on purpose.
