@@ -164,6 +164,9 @@ export class MMap extends Uint8Array {
 
   static {
     construct = (init) => new MMap(init);
+    // The bundler compiles a class that refers to itself to `var MMap = class _MMap`: the name
+    // errors ("an instance of MMap"), util.inspect and constructor.name show is the real one.
+    Object.defineProperty(MMap, "name", { value: "MMap", configurable: true });
   }
 
   /**
