@@ -281,6 +281,32 @@ describe("resize()", () => {
   });
 
   testUnless(
+    linux ? undefined : "reads VmLck from /proc/self/status, which only Linux has",
+    "an ANON map after lock(): resizes leave nothing charged to the process's locked memory (VmLck); the lock is not carried over",
+    () => {
+      const vmLck = (): number => Number(/VmLck:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"))?.[1]);
+      const page = pageSize();
+      const before = vmLck();
+      let m = mapRegion(null, 4 * page, RDWR, ANON);
+      m.fill(3);
+      m.lock();
+      const kib = page / 1024;
+      assert.equal(vmLck() - before, caps.locksMemory ? 4 * kib : 0);
+      // Before the fix each move charged the old size for good (mremap's MREMAP_DONTUNMAP), until
+      // lock() failed with ENOMEM under RLIMIT_MEMLOCK with nothing locked at all.
+      for (const pages of [6, 4, 6, 5]) {
+        m = m.resize(pages * page);
+        assert.equal(m[0], 3);
+        assert.equal(vmLck(), before, `after resize(${pages} pages): nothing locked, nothing charged`);
+        m.lock();
+        assert.equal(vmLck() - before, caps.locksMemory ? pages * kib : 0, "locked again: exactly the new map");
+      }
+      m.unmap();
+      assert.equal(vmLck(), before, "unmapped: nothing left charged");
+    },
+  );
+
+  testUnless(
     process.platform === "win32" ? "needs a FIFO (mkfifo), for an fs.read that waits until the test writes" : undefined,
     "unmap() and resize() while fs.read waits to write into the map: EBUSY with the map as it was (Bun), or done, the old map detached",
     async () => {
