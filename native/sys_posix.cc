@@ -267,8 +267,11 @@ std::string ShmPath(const char* name) { return std::string("/dev/shm/") + name; 
 
 int ShmOpen(const char* name, bool create, bool exclusive, bool writable, int* fd, Sys* sys) {
   *sys = kShmOpen;
+  // O_NONBLOCK: a FIFO someone put at the name would block a read-only open until a writer
+  // came (for good); it opens at once instead, and the API refuses it as not a regular file.
+  // On a regular file the flag changes nothing.
   int oflag = (writable ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0) | (exclusive ? O_EXCL : 0) | O_NOFOLLOW |
-              O_CLOEXEC;
+              O_CLOEXEC | O_NONBLOCK;
   int r;
   do r = open(ShmPath(name).c_str(), oflag, 0600);
   while (r < 0 && errno == EINTR);

@@ -29,6 +29,8 @@ export interface State {
   /** A Windows named section's size (it has no descriptor to ask; its size never changes). */
   segmentSize?: number;
   unmapped: boolean;
+  /** `lock()` ran last (not `unlock()`): `resize()` unlocks the pages before it moves them. */
+  locked?: boolean;
   /** `flushAsync` calls in flight; the backend's `unmap` waits for them. */
   pending: number;
   /** Set when `unmap()` ran while flushes were pending: whether the memory had moved. */

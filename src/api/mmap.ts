@@ -164,6 +164,9 @@ export class MMap extends Uint8Array {
 
   static {
     construct = (init) => new MMap(init);
+    // The bundler compiles a class that refers to itself to `var MMap = class _MMap`: the name
+    // errors ("an instance of MMap"), util.inspect and constructor.name show is the real one.
+    Object.defineProperty(MMap, "name", { value: "MMap", configurable: true });
   }
 
   /**
@@ -356,7 +359,9 @@ export class MMap extends Uint8Array {
    */
   lock(): void {
     const [offset, length] = this.#pages("lock", undefined);
-    if (length > 0) this.#state.backend.lock(this.#state.handle, offset, length);
+    if (length === 0) return;
+    this.#state.backend.lock(this.#state.handle, offset, length);
+    this.#state.locked = true;
   }
 
   /**
@@ -369,7 +374,9 @@ export class MMap extends Uint8Array {
    */
   unlock(): void {
     const [offset, length] = this.#pages("unlock", undefined);
-    if (length > 0) this.#state.backend.unlock(this.#state.handle, offset, length);
+    if (length === 0) return;
+    this.#state.backend.unlock(this.#state.handle, offset, length);
+    this.#state.locked = false;
   }
 
   /**
@@ -503,7 +510,8 @@ export class MMap extends Uint8Array {
    *   bytes into the new map (each page of it is faulted in); `RDONLY` maps
    *   read the file again.
    * - The new map has the protection the map was made with: a
-   *   {@link MMap.protect} of this map is not carried over.
+   *   {@link MMap.protect} of this map is not carried over, nor is a
+   *   {@link MMap.lock} (lock the new map if it must stay in RAM).
    *
    * A file map must keep its descriptor: map it with
    * `mapFile(path, { keepOpen: true })`. The new map takes it over.

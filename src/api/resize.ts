@@ -151,22 +151,46 @@ function resizeAnon(old: OldMap, newLength: number, remap: Remap): MMap {
   const s = old.state;
   // The old range stays mapped until its unmap below: one mapping more meanwhile.
   if (s.backend.move) checkLimitOf(s.backend);
-  const moved = s.backend.move?.(s.handle, newLength);
-  let next: MMap;
-  if (moved) {
-    next = remap.adopt(s.backend, moved, newLength, old.prot, old.flags);
-  } else {
-    next = remap.map(s.backend, -1, newLength, old.prot, old.flags, 0, false, false);
-    carryOverOrDrop(s, next, newLength);
+  // Linux clears the lock of a range mremap(MREMAP_DONTUNMAP) leaves behind without taking it
+  // off the process's locked memory (VmLck, counted against RLIMIT_MEMLOCK): each resize of a
+  // locked map would charge its size for good. Unlocked first, it is taken off; a lock() is not
+  // carried over (as protect() is not), and the old map is locked again if the resize fails.
+  const relock = s.locked === true && s.backend.move !== undefined;
+  if (relock) {
+    s.backend.unlock(s.handle, 0, s.length);
+    s.locked = false;
   }
   try {
-    old.map.unmap();
+    const moved = s.backend.move?.(s.handle, newLength);
+    let next: MMap;
+    if (moved) {
+      next = remap.adopt(s.backend, moved, newLength, old.prot, old.flags);
+    } else {
+      next = remap.map(s.backend, -1, newLength, old.prot, old.flags, 0, false, false);
+      carryOverOrDrop(s, next, newLength);
+    }
+    try {
+      old.map.unmap();
+    } catch (error) {
+      if (moved && !s.unmapped) putBack(old, next, newLength);
+      dropQuietly(next);
+      throw error;
+    }
+    return next;
   } catch (error) {
-    if (moved && !s.unmapped) putBack(old, next, newLength);
-    dropQuietly(next);
+    if (relock && !s.unmapped) lockAgain(s);
     throw error;
   }
-  return next;
+}
+
+/** Locks the old map again after a failed resize; the failure is what gets reported. */
+function lockAgain(s: State): void {
+  try {
+    s.backend.lock(s.handle, 0, s.length);
+    s.locked = true;
+  } catch {
+    // Over RLIMIT_MEMLOCK now (something else locked memory meanwhile): the map stays usable.
+  }
 }
 
 /** The bytes of moved pages go back into the old map (its range is still mapped, empty), writable or not. */

@@ -187,6 +187,12 @@ function openPosix(backend: Backend, how: SharedOpen, r: Request): MMap {
   if (backend.closeDescriptor) adoptDescriptor(fd, backend.closeDescriptor);
   try {
     const current = created ? 0 : fileSize(backend, fd);
+    if (current < 0) {
+      // Something else was put at the name (a FIFO, say): no segment, and nothing to map or grow.
+      const error = systemError("ENODEV", "mmap");
+      error.message += ": the name is not a shared memory segment (not a regular file)";
+      throw error;
+    }
     const length = r.size ?? Math.max(current, 0);
     if (created) {
       sizeSegment(backend, fd, 0, length);
@@ -278,7 +284,8 @@ function openWindows(backend: Backend, how: SharedOpen, r: Request): MMap {
  * @throws {@link MmapSystemError} with `path` set to `name`: `ENOENT`
  * (no such segment, without `create`), `EEXIST` (with `exclusive`), `EACCES`,
  * `ENAMETOOLONG` (with the limit in the message), `ENOSPC` (`/dev/shm` is
- * full), `ENOMEM`; `syscall` `shm_open`, `OpenFileMappingW`,
+ * full), `ENOMEM`, `ENODEV` (something other than a segment has the name:
+ * a FIFO in `/dev/shm`, say); `syscall` `shm_open`, `OpenFileMappingW`,
  * `CreateFileMappingW`, `mmap`, `MapViewOfFile`.
  * @example Two processes share a counter
  * ```ts

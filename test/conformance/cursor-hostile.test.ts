@@ -4,6 +4,7 @@
  * as source or needle, maps whose memory moved, results kept after unmap.
  */
 import * as assert from "node:assert/strict";
+import { inspect } from "node:util";
 import { ANON, type MMap, MMapCursor, mapFile, mapRegion, RDWR } from "portable-mmap";
 import { describe, test } from "vitest";
 import { byobRead } from "./byob.js";
@@ -29,6 +30,15 @@ describe("MMapCursor: hostile arguments and maps", () => {
     for (const bad of [new Uint8Array(16), Buffer.alloc(16), new Proxy(m, {}), {}, null, undefined, 3]) {
       typeError(() => new MMapCursor(bad as never));
     }
+    m.unmap();
+  });
+
+  test("the class is named MMap (not the bundler's _MMap) in errors, constructor.name and inspect", () => {
+    const m = anon(16);
+    assert.equal(m.constructor.name, "MMap");
+    assert.match(inspect(m), /^MMap\(16\) \[Uint8Array\]/);
+    const error = typeError(() => new MMapCursor(new Proxy(m, {}) as never));
+    assert.match(error.message, /must be an instance of MMap\. Received an instance of MMap$/);
     m.unmap();
   });
 

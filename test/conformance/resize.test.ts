@@ -4,6 +4,7 @@
  * asked; private maps carry their bytes over; bad input changes nothing.
  */
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { ANON, COPY, EXEC, type MMap, mapFile, mapRegion, pageSize, RDONLY, RDWR } from "portable-mmap";
@@ -278,6 +279,98 @@ describe("resize()", () => {
     assert.equal(n[0], 1);
     n.unmap();
   });
+
+  testUnless(
+    linux ? undefined : "reads VmLck from /proc/self/status, which only Linux has",
+    "an ANON map after lock(): resizes leave nothing charged to the process's locked memory (VmLck); the lock is not carried over",
+    () => {
+      const vmLck = (): number => Number(/VmLck:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"))?.[1]);
+      const page = pageSize();
+      const before = vmLck();
+      let m = mapRegion(null, 4 * page, RDWR, ANON);
+      m.fill(3);
+      m.lock();
+      const kib = page / 1024;
+      assert.equal(vmLck() - before, caps.locksMemory ? 4 * kib : 0);
+      // Before the fix each move charged the old size for good (mremap's MREMAP_DONTUNMAP), until
+      // lock() failed with ENOMEM under RLIMIT_MEMLOCK with nothing locked at all.
+      for (const pages of [6, 4, 6, 5]) {
+        m = m.resize(pages * page);
+        assert.equal(m[0], 3);
+        assert.equal(vmLck(), before, `after resize(${pages} pages): nothing locked, nothing charged`);
+        m.lock();
+        assert.equal(vmLck() - before, caps.locksMemory ? pages * kib : 0, "locked again: exactly the new map");
+      }
+      m.unmap();
+      assert.equal(vmLck(), before, "unmapped: nothing left charged");
+    },
+  );
+
+  testUnless(
+    process.platform === "win32" ? "needs a FIFO (mkfifo), for an fs.read that waits until the test writes" : undefined,
+    "unmap() and resize() while fs.read waits to write into the map: EBUSY with the map as it was (Bun), or done, the old map detached",
+    async () => {
+      // Bun pins a buffer native code works on; its transfer() of a pinned buffer returns
+      // without detaching it (no error): koffi and the fallback took that for a detach.
+      const fifo = `${tempFile()}.fifo`;
+      execFileSync("mkfifo", [fifo]);
+      const fd = fs.openSync(fifo, fs.constants.O_RDWR); // O_RDWR: the open does not wait for a writer
+      const page = pageSize();
+      const attempt = async (how: "unmap" | "resize"): Promise<void> => {
+        const m = mapRegion(null, 4 * page, RDWR, ANON);
+        m.fill(5);
+        let done = false;
+        const read = new Promise<number | string>((resolve) =>
+          fs.read(fd, m, 100, 4, null, (error, n) => {
+            done = true;
+            resolve(error ? String(error.code) : n);
+          }),
+        );
+        let next: MMap | undefined;
+        let busy = false;
+        try {
+          try {
+            if (how === "unmap") m.unmap();
+            else next = m.resize(8 * page);
+          } catch (error) {
+            assert.equal((error as { code?: string }).code, "EBUSY", String(error));
+            busy = true;
+          }
+          if (busy) {
+            // Nothing changed: the map keeps its length and bytes, and takes the read.
+            assert.equal(m.unmapped, false);
+            assert.equal(m.length, 4 * page);
+            assert.deepEqual([m[0], m[100]], [5, 5]);
+          } else {
+            assertGone(m);
+            if (next) assert.deepEqual([next.length, next[0], next[100]], [8 * page, 5, 5]);
+          }
+        } finally {
+          // Whatever happened, the read gets its bytes and ends (a closed descriptor would not end it).
+          if (!done) fs.writeSync(fd, "ABCD");
+        }
+        const n = await read; // not busy: into a detached or retired range, whatever the system did there
+        if (busy) {
+          assert.equal(n, 4);
+          assert.equal(m[100], 0x41);
+          if (how === "unmap") m.unmap();
+          else next = m.resize(8 * page);
+          assertGone(m);
+        }
+        if (next) {
+          assert.equal(next[100], busy ? 0x41 : 5);
+          next.unmap();
+        }
+      };
+      try {
+        await attempt("unmap");
+        await attempt("resize");
+      } finally {
+        fs.closeSync(fd);
+        fs.rmSync(fifo, { force: true });
+      }
+    },
+  );
 
   testUnless(
     linux ? undefined : "counts open descriptors through /proc/self/fd, which only Linux has",

@@ -7,6 +7,7 @@
  * (capability `sharesMemoryByName`), which is asserted here too.
  */
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { Worker } from "node:worker_threads";
 import {
@@ -294,6 +295,28 @@ describe("named shared memory: opening, sizes and errors", () => {
           m.unmap();
         }
       });
+    },
+  );
+
+  testUnless(
+    noSharing ?? (linux ? undefined : "puts a FIFO in /dev/shm, which only Linux has"),
+    "a FIFO at the name (not a segment): ENODEV for every prot, at once (a read-only open never waits for a writer), no descriptor left",
+    () => {
+      const name = uniqueName();
+      const bare = name.slice(1);
+      execFileSync("mkfifo", ["-m", "600", `/dev/shm/${bare}`]);
+      try {
+        const before = descriptorsOf(name);
+        for (const options of [{}, { size: 10 }, { prot: RDONLY }, { prot: COPY }, { size: 10, create: true }]) {
+          // Before O_NONBLOCK, RDONLY and COPY opened the FIFO read-only and blocked here for good.
+          const error = throwsCode(() => openSharedMemory(name, options), SystemError, "ENODEV");
+          assert.equal((error as MmapSystemError).path, name);
+        }
+        assert.equal(descriptorsOf(name), before);
+        assert.ok(fs.statSync(`/dev/shm/${bare}`).isFIFO(), "the FIFO is left as it was");
+      } finally {
+        fs.rmSync(`/dev/shm/${bare}`, { force: true });
+      }
     },
   );
 

@@ -65,6 +65,44 @@ describe("fallback memory", () => {
   );
 });
 
+describe("fallback unmap", () => {
+  test("a transfer() that returns but leaves the buffer attached (Bun, a pinned buffer): EBUSY, the map as it was", () => {
+    const file = fileWith(Buffer.alloc(4096, 1));
+    const fd = fs.openSync(file, "r+");
+    try {
+      const backend = createBackend();
+      const mapping = backend.map({
+        fd,
+        offset: 0,
+        length: 4096,
+        shared: true,
+        writable: true,
+        exec: false,
+        anon: false,
+        populate: false,
+      });
+      const buffer = mapping.buffer;
+      // What Bun's transfer() does with a buffer native code is working on: a copy, this one kept.
+      Object.defineProperty(buffer, "transfer", { value: () => buffer.slice(0), configurable: true });
+      new Uint8Array(buffer)[0] = 7;
+      assert.throws(() => backend.unmap(mapping.handle, buffer, false), {
+        code: "EBUSY",
+        syscall: "ArrayBuffer.prototype.transfer",
+      });
+      assert.equal(buffer.byteLength, 4096, "still attached");
+      assert.equal(fs.readFileSync(file)[0], 7, "its change was written back, as a flush does");
+      // Still tracked: a later change is written back by the next unmap.
+      new Uint8Array(buffer)[1] = 8;
+      delete (buffer as { transfer?: unknown }).transfer;
+      backend.unmap(mapping.handle, buffer, false);
+      assert.equal(buffer.byteLength, 0);
+      assert.deepEqual([...fs.readFileSync(file).subarray(0, 3)], [7, 8, 1]);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+});
+
 describe("fallback io", () => {
   const big = 2 ** 31 + 4096; // one call cannot take this length: node:fs wants an int32
   test("writeAt writes 2 GiB and more, in chunks", () => {

@@ -120,6 +120,27 @@ describe("koffi backend, edges", () => {
     },
   );
 
+  testUnless(
+    posixReason,
+    "a detach that returns but leaves the buffer attached (Bun's transfer() of a pinned buffer): unmap() is EBUSY and changes nothing",
+    () => {
+      const { sys, log } = spy();
+      const backend = createBackend(koffi as Koffi, sys, () => undefined);
+      const before = live(backend);
+      const m = mapShared(backend, tempFile(4096), 4096);
+      assert.throws(() => backend.unmap(m.handle, m.buffer, false), {
+        code: "EBUSY",
+        syscall: "ArrayBuffer.prototype.transfer",
+      });
+      assert.equal(m.buffer.byteLength, 4096, "still mapped");
+      assert.equal(new Uint8Array(m.buffer)[0], 0x41);
+      assert.equal(live(backend), before + 1, "still live");
+      assert.deepEqual(log, [], "not zeroed");
+      backend.release?.(m.handle);
+      assert.equal(live(backend), before);
+    },
+  );
+
   testUnless(posixReason, "abandon: no longer live, and the range is never given back", () => {
     const { sys, log } = spy();
     const backend = createBackend(koffi as Koffi, sys, undefined);
@@ -194,6 +215,19 @@ describe("koffi backend, edges", () => {
       "reads zeros",
     );
   });
+
+  testUnless(
+    detachReason,
+    "a worker's end: a detach that returns but leaves the buffer attached (Bun) keeps the range too",
+    () => {
+      const { sys, log } = spy();
+      const { backend, exit } = withExit(sys, () => undefined);
+      const m = mapShared(backend, tempFile(4096), 4096);
+      exit(true);
+      assert.equal(m.buffer.byteLength, 4096, "still attached");
+      assert.deepEqual(log, ["zero"], "reachable: zero pages, not given back (the pinned buffer still points there)");
+    },
+  );
 });
 
 describe("koffi's POSIX tables", () => {

@@ -103,6 +103,51 @@ describe("resize() when the old map cannot be unmapped", () => {
   });
 });
 
+describe("resize() of a locked ANON map", () => {
+  /** A scripted backend that moves pages and records lock and unlock calls. */
+  function lockingBackend(lockFails: () => boolean) {
+    const calls: string[] = [];
+    const { busy, backend } = busyBackend({
+      move: (_h, length) => ({ buffer: new ArrayBuffer(length), handle: 2000 }),
+      lock: () => {
+        calls.push("lock");
+        if (lockFails()) throw systemError("ENOMEM", "mlock");
+      },
+      unlock: () => void calls.push("unlock"),
+    });
+    return { busy, backend, calls };
+  }
+
+  test("unlocked before its pages move; the new map is not locked", () => {
+    const { backend, calls } = lockingBackend(() => false);
+    const m = mapChecked(backend, -1, 4096, RDWR, ANON, 0, false, false);
+    m.lock();
+    const n = m.resize(8192);
+    assert.deepEqual(calls, ["lock", "unlock"]);
+    n.resize(4096).unmap(); // never locked: nothing to unlock
+    assert.deepEqual(calls, ["lock", "unlock"]);
+  });
+
+  test("a resize that fails locks the old map again; a lock that fails then leaves it usable", () => {
+    let failLock = false;
+    const { busy, backend, calls } = lockingBackend(() => failLock);
+    const m = mapChecked(backend, -1, 4096, RDWR, ANON, 0, false, false);
+    m.lock();
+    busy.on = true;
+    assert.throws(() => m.resize(8192), { code: "EBUSY" });
+    assert.deepEqual(calls, ["lock", "unlock", "lock"], "locked again");
+    failLock = true;
+    assert.throws(() => m.resize(8192), { code: "EBUSY" }, "the resize's error, not the lock's");
+    assert.deepEqual(calls, ["lock", "unlock", "lock", "unlock", "lock"]);
+    assert.equal(m.unmapped, false);
+    busy.on = false;
+    failLock = false;
+    const n = m.resize(8192); // no longer locked (the last lock failed): nothing to unlock
+    assert.deepEqual(calls.length, 5);
+    n.unmap();
+  });
+});
+
 describe("resize() and the file's size", () => {
   test("truncate is refused up front where the old view cannot be released at once", () => {
     const { backend } = busyBackend({}, { releasesFileOnUnmap: false });

@@ -180,6 +180,8 @@ export function createBackend(
   const held = new Map<Handle, Held>();
   // Where the runtime can detach koffi's buffers it can still refuse one that
   // native code is working on (Bun pins those): then nothing changes, EBUSY.
+  // Bun's transfer(0) of a pinned buffer does not throw: it returns an empty
+  // buffer and leaves this one attached, so the length is what tells.
   const detachNow = (buffer: ArrayBuffer): void => {
     if (!detach || buffer.byteLength === 0) return;
     try {
@@ -187,6 +189,7 @@ export function createBackend(
     } catch {
       throw busyError("ArrayBuffer.prototype.transfer");
     }
+    if (buffer.byteLength !== 0) throw busyError("ArrayBuffer.prototype.transfer");
   };
 
   /** A new system mapping becomes the API's: its view, counted and held until released. */
@@ -321,7 +324,8 @@ export function createBackend(
       if (reachable && detach) {
         try {
           detach(buffer as ArrayBuffer);
-          reachable = false;
+          // Bun's transfer(0) of a pinned buffer returns without detaching it.
+          reachable = (buffer as ArrayBuffer).byteLength > 0;
         } catch {
           // Pinned by native code (Bun): keep the range, replaced by zeros below.
         }

@@ -266,7 +266,12 @@ export function posixSystem(koffi: Koffi): System {
     shmOpen: shm_open
       ? (how: SharedOpen): number => {
           const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL } = fsConstants;
-          const oflag = (how.writable ? O_RDWR : O_RDONLY) | (how.create ? O_CREAT : 0) | (how.exclusive ? O_EXCL : 0);
+          // Linux (glibc and musl open a file in /dev/shm): O_NONBLOCK, so that a FIFO put at the
+          // name does not block a read-only open for good (the API refuses it as not a regular
+          // file). macOS and FreeBSD refuse flags other than these, and have no FIFOs there.
+          const nonBlock = process.platform === "linux" ? (fsConstants.O_NONBLOCK ?? 0) : 0;
+          const oflag =
+            (how.writable ? O_RDWR : O_RDONLY) | (how.create ? O_CREAT : 0) | (how.exclusive ? O_EXCL : 0) | nonBlock;
           let fd: number;
           do fd = shm_open(`/${how.name}`, oflag, 0o600);
           while (fd < 0 && koffi.errno() === EINTR);
