@@ -193,7 +193,14 @@ function openPosix(backend: Backend, how: SharedOpen, r: Request): MMap {
       error.message += ": the name is not a shared memory segment (not a regular file)";
       throw error;
     }
-    const length = r.size ?? Math.max(current, 0);
+    const length = r.size ?? current;
+    if (length > maxLength) {
+      throw outOfRange(
+        "options.size",
+        `<= ${maxLength} (the runtime's largest buffer): the segment has ${current} bytes; pass a size to map its start`,
+        length,
+      );
+    }
     if (created) {
       sizeSegment(backend, fd, 0, length);
     } else if (length > current) {

@@ -2,11 +2,13 @@
  * The file helpers of the API layer (`src/api/file.ts`, `reopen.ts`) and
  * what openSharedMemory() does on macOS, run here with `process.platform`
  * reading "darwin" against a scripted backend: the matrix has no macOS cell,
- * and those paths would otherwise run nowhere.
+ * and those paths would otherwise run nowhere; and a segment larger than any
+ * buffer, which a sparse test file stands for.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { describe, test } from "vitest";
+import { maxLength } from "../../src/api/buffers.js";
 import { COPY } from "../../src/api/constants.js";
 import { systemError } from "../../src/api/errors.js";
 import { fileSize, isMacSegment, setFileSize } from "../../src/api/file.js";
@@ -77,6 +79,26 @@ describe("reopen() and setFileSize()", () => {
   });
 });
 
+/** A POSIX backend whose segments are files: `exists` says whether `shmOpen` finds one; records what it opens and closes. */
+function segmentBackend(size: number, exists: boolean) {
+  const file = fileWith(size);
+  const opened: SharedOpen[] = [];
+  const closed: number[] = [];
+  const { backend: posix } = memoryBackend("native", realCapabilities(), () => {}, {
+    shmOpen(how) {
+      opened.push(how);
+      if (how.exclusive && exists) throw systemError("EEXIST", "shm_open");
+      return fs.openSync(file, "r+");
+    },
+    shmUnlink: () => {},
+    closeDescriptor(fd) {
+      closed.push(fd);
+      fs.closeSync(fd);
+    },
+  });
+  return { posix, opened, closed, file };
+}
+
 describe("macOS (process.platform reads darwin)", () => {
   const { backend } = memoryBackend("native", realCapabilities());
 
@@ -93,26 +115,6 @@ describe("macOS (process.platform reads darwin)", () => {
       fs.closeSync(fd);
     }
   });
-
-  /** A POSIX backend whose segments are files: `exists` says whether `shmOpen` finds one; records what it opens and closes. */
-  function segmentBackend(size: number, exists: boolean) {
-    const file = fileWith(size);
-    const opened: SharedOpen[] = [];
-    const closed: number[] = [];
-    const { backend: posix } = memoryBackend("native", realCapabilities(), () => {}, {
-      shmOpen(how) {
-        opened.push(how);
-        if (how.exclusive && exists) throw systemError("EEXIST", "shm_open");
-        return fs.openSync(file, "r+");
-      },
-      shmUnlink: () => {},
-      closeDescriptor(fd) {
-        closed.push(fd);
-        fs.closeSync(fd);
-      },
-    });
-    return { posix, opened, closed, file };
-  }
 
   test("COPY is ERR_MMAP_UNSUPPORTED before any system call (macOS maps shared memory only MAP_SHARED)", () => {
     const { posix, opened } = segmentBackend(4096, true);
@@ -137,4 +139,24 @@ describe("macOS (process.platform reads darwin)", () => {
     assert.equal(closed.length, 1, "the descriptor it opened is closed");
     assert.equal(fs.statSync(file).size, 4096);
   });
+});
+
+describe("openSharedMemory() over a scripted POSIX backend", () => {
+  testUnless(
+    maxLength < 2 ** 40 ? undefined : `this runtime's buffers reach ${maxLength} bytes: no test file can be larger`,
+    "a segment larger than the largest buffer, opened without a size: ERR_OUT_OF_RANGE on options.size, saying to pass one",
+    () => {
+      const { posix, closed, file } = segmentBackend(1, true);
+      fs.truncateSync(file, maxLength + 1); // sparse
+      assert.throws(() => openSharedMemoryWith(posix, "/big", {}), {
+        code: "ERR_OUT_OF_RANGE",
+        message: /"options\.size".*pass a size to map its start/s,
+      });
+      assert.equal(closed.length, 1, "its descriptor is closed");
+      const m = openSharedMemoryWith(posix, "/big", { size: 4096 });
+      assert.equal(m.length, 4096);
+      m.unmap();
+      fs.truncateSync(file, 0);
+    },
+  );
 });
