@@ -98,6 +98,28 @@ describe("koffi backend, edges", () => {
 
   testUnless(
     posixReason,
+    "where koffi's asynchronous calls are unsafe (Bun's workers): flushAsync never queues one, flushes here, and says so",
+    async () => {
+      const calls: string[] = [];
+      const queued: System["flushAsync"] = (_h, _offset, _length, done) => {
+        calls.push("queued");
+        done(undefined);
+      };
+      const { sys, log } = spy(queued);
+      const backend = createBackend(koffi as Koffi, sys, undefined, () => {}, false);
+      assert.equal(backend.capabilities.flushesOffThread, false);
+      const m = mapShared(backend, tempFile(4096), 4096);
+      await backend.flushAsync(m.handle, 0, 4096);
+      assert.deepEqual(log, ["flush"]);
+      await assert.rejects(backend.flushAsync(m.handle, 1 << 30, 4096), { code: "ENOMEM", syscall: "msync" });
+      assert.deepEqual(calls, [], "no asynchronous call queued");
+      backend.release?.(m.handle);
+      assert.equal(createBackend(koffi as Koffi, sys, undefined, () => {}, true).capabilities.flushesOffThread, true);
+    },
+  );
+
+  testUnless(
+    posixReason,
     "a buffer the runtime refuses to detach (Bun pins it): unmap() is EBUSY and changes nothing",
     () => {
       const { sys, log } = spy();

@@ -119,6 +119,20 @@ function releaseAtWorkerExit(releaseAll: (drained: boolean) => void): void {
   onWorkerExit(() => releaseAll(drained));
 }
 
+/**
+ * Whether koffi's asynchronous calls (`fn.async`, run on the runtime's thread
+ * pool) are safe on this thread. Not on Bun's worker threads: a worker that
+ * ends by `process.exit()` or `worker.terminate()` while such a call is still
+ * queued (not yet started on the pool: a busy pool, a loaded machine) crashes
+ * the whole process with SIGSEGV at address 0x0 (seen on Bun 1.4.5 with koffi
+ * 3.3.4; koffi's call trampoline calls a null function on the worker's thread
+ * as Bun tears it down). Nothing in JavaScript can wait for the pool to start
+ * the call first, so there `flushAsync` flushes on the JavaScript thread.
+ */
+function asyncCallsSafe(): boolean {
+  return isMainThread || typeof (process.versions as { bun?: string }).bun !== "string";
+}
+
 const COUNTERS_KEY = "portable-mmap:koffi-counters";
 
 /**
@@ -145,14 +159,16 @@ function sharedCounters(): Int32Array {
  * Builds the backend over one system layer; `detach` undefined means the
  * runtime cannot detach koffi's buffers. `atExit` is given the function that
  * gives back what is held when the worker thread ends (by default it runs at
- * a worker's exit; the unit tests call it themselves). Exported for the unit
- * tests; `load` is the way in.
+ * a worker's exit; the unit tests call it themselves). `offThread` false:
+ * `flushAsync` flushes on the JavaScript thread, without koffi's asynchronous
+ * calls (see `asyncCallsSafe`). Exported for the unit tests; `load` is the way in.
  */
 export function createBackend(
   koffi: Koffi,
   sys: System,
   detach: Detach | undefined,
   atExit: (releaseAll: (drained: boolean) => void) => void = releaseAtWorkerExit,
+  offThread: boolean = asyncCallsSafe(),
 ): Backend<Handle> {
   const capabilities: Capabilities = Object.freeze({
     sharesPageCache: true,
@@ -162,7 +178,7 @@ export function createBackend(
     detachesOnUnmap: detach !== undefined,
     releasesFileOnUnmap: sys.zero !== undefined,
     survivesFileFaults: false,
-    flushesOffThread: true,
+    flushesOffThread: offThread,
     needsDescriptor: false,
     sharesMemoryByName: sys.shmOpen !== undefined || sys.mapSection !== undefined,
   });
@@ -243,10 +259,7 @@ export function createBackend(
       if (!h.shared) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const done = (error: Error | undefined): void => (error ? reject(error) : resolve());
-        try {
-          sys.flushAsync(h, offset, length, done);
-        } catch {
-          // koffi's queue of asynchronous calls is full: flush here instead.
+        const flushHere = (): void => {
           let error: Error | undefined;
           try {
             sys.flush(h, offset, length);
@@ -254,6 +267,14 @@ export function createBackend(
             error = cause as Error;
           }
           done(error);
+        };
+        // koffi's asynchronous calls are unsafe on this thread (asyncCallsSafe).
+        if (!offThread) return flushHere();
+        try {
+          sys.flushAsync(h, offset, length, done);
+        } catch {
+          // koffi's queue of asynchronous calls is full: flush here instead.
+          flushHere();
         }
       });
     },
