@@ -1,5 +1,6 @@
 /** Buffer limits and detaching of plain JavaScript-owned ArrayBuffers. */
 import { constants } from "node:buffer";
+import { busyError } from "./errors.js";
 
 /** The largest buffer the running runtime can create (4 GiB on Node 20 and Bun). */
 export const maxLength: number = constants.MAX_LENGTH;
@@ -25,11 +26,17 @@ export function detachPlain(buffer: ArrayBuffer): void {
  * it, else a structured-clone transfer). Work on the thread pool that still
  * writes into the memory (crypto.randomFill, fs.read) then writes into memory
  * that stays allocated for as long as the returned buffer is kept.
+ *
+ * @throws EBUSY where the buffer stays attached: Bun's `transfer()` of a
+ * buffer native code is working on (`fs.read`) returns a copy and leaves the
+ * buffer as it was.
  */
 export function moveOut(buffer: ArrayBuffer): ArrayBuffer {
   const transfer = (buffer as Transferable).transfer;
-  if (typeof transfer === "function") return transfer.call(buffer);
-  return structuredClone(buffer, { transfer: [buffer] });
+  const moved =
+    typeof transfer === "function" ? transfer.call(buffer) : structuredClone(buffer, { transfer: [buffer] });
+  if (buffer.byteLength !== 0) throw busyError("ArrayBuffer.prototype.transfer");
+  return moved;
 }
 
 /** Whether a buffer is detached (`detached` where the runtime has it, else a failing view). */

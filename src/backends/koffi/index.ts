@@ -195,20 +195,25 @@ export function createBackend(
   // Every mapping not yet released or abandoned, for the end of a worker thread.
   const held = new Map<Handle, Held>();
   // Where the runtime can detach koffi's buffers it can still refuse one that
-  // native code is working on (Bun pins those): then nothing changes, EBUSY.
-  // Bun's transfer(0) of a pinned buffer does not throw: it returns an empty
-  // buffer and leaves this one attached, so the length is what tells.
+  // native code is working on (Bun pins those). Bun's transfer(0) of a pinned
+  // buffer may also return an empty buffer and leave this one attached, so
+  // the length is what tells whether the detach happened.
+  const detached = detach
+    ? (buffer: ArrayBuffer): boolean => {
+        try {
+          detach(buffer);
+        } catch {
+          return false;
+        }
+        return buffer.byteLength === 0;
+      }
+    : undefined;
+  // Where it refuses, nothing changes: EBUSY.
   const detachNow = (buffer: ArrayBuffer): void => {
-    if (!detach || buffer.byteLength === 0) return;
-    try {
-      detach(buffer);
-    } catch {
-      throw busyError("ArrayBuffer.prototype.transfer");
-    }
-    if (buffer.byteLength !== 0) throw busyError("ArrayBuffer.prototype.transfer");
+    if (!detached || buffer.byteLength === 0) return;
+    if (!detached(buffer)) throw busyError("ArrayBuffer.prototype.transfer");
   };
 
-  /** A new system mapping becomes the API's: its view, counted and held until released. */
   /** A buffer over a new mapping, counted and held; where koffi cannot make one, `undo` and ENOMEM. */
   const track = (handle: Handle, undo = () => sys.release(handle)): Mapping<Handle> => {
     let buffer: ArrayBuffer;
@@ -342,15 +347,8 @@ export function createBackend(
         continue;
       }
       let reachable = buffer !== undefined && buffer.byteLength > 0;
-      if (reachable && detach) {
-        try {
-          detach(buffer as ArrayBuffer);
-          // Bun's transfer(0) of a pinned buffer returns without detaching it.
-          reachable = (buffer as ArrayBuffer).byteLength > 0;
-        } catch {
-          // Pinned by native code (Bun): keep the range, replaced by zeros below.
-        }
-      }
+      // Pinned by native code (Bun): the range is kept, replaced by zeros below.
+      if (reachable && detached) reachable = !detached(buffer as ArrayBuffer);
       if (drained && !reachable) {
         backend.release?.(h);
         continue;
